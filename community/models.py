@@ -1,0 +1,1 @@
+# Community models arrive with the community issue (follows, groups, posts, referrals).
