@@ -5,7 +5,7 @@ class AccountAdapter(DefaultAccountAdapter):
     """Merges the anonymous cart into the account at log-in (and at sign-up, which logs in)."""
 
     def login(self, request, user):
-        from orders.services import cart_merge_on_login
+        from orders.services.cart import cart_merge_on_login
 
         session_key = request.session.session_key
         super().login(request, user)

@@ -1,3 +1,6 @@
-from django.urls import path  # noqa: F401
+from django.urls import include, path
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("", include("orders.buyer_api_urls")),
+    path("vendor/", include("orders.vendor_api_urls")),
+]

@@ -1,4 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import include, path
 
 app_name = "orders"
-urlpatterns: list = []
+# Buyer pages (cart, checkout, orders) below; the vendor's order dashboard in dashboard_urls.py.
+urlpatterns: list = [
+    path("dashboard/", include("orders.dashboard_urls")),
+]

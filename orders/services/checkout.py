@@ -1,0 +1,1 @@
+"""Placing an order: one transaction, stock reserved by conditional UPDATE; expiry."""

@@ -1,0 +1,1 @@
+"""Shop orders after placement: paid, shipped, delivered, completed, cancelled."""
