@@ -237,6 +237,7 @@ PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE_ENABLED", default=True)
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 300)
 SANDBOX_PAYMENT_SECRET = env_str("SANDBOX_PAYMENT_SECRET", "sandbox-dev-secret")
 PAYMENT_WEBHOOK_TOLERANCE_SECONDS = env_int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300)
+PAYMENT_PROVIDERS = env_list("PAYMENT_PROVIDERS", ["sandbox"])
 
 # --- Production hardening -------------------------------------------------------------
 if not DEBUG:

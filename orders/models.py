@@ -10,7 +10,9 @@ from vendors.models import Vendor
 class Cart(models.Model):
     """One cart across shops: a signed-in buyer's (user) or a visitor's (session_key)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="cart")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="cart"
+    )
     session_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -152,8 +154,12 @@ class OrderEvent(models.Model):
     """The timeline of an order: every transition with its actor."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    vendor_order = models.ForeignKey(VendorOrder, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    vendor_order = models.ForeignKey(
+        VendorOrder, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     type = models.CharField(max_length=40)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,3 +1,75 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
-# Register your models here.
+from payments.models import Payment, SandboxCharge, WebhookEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Money records are written by services only; the admin reads them."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ["reference", "order", "provider", "status", "amount", "currency", "needs_refund", "created_at", "captured_at"]
+    list_filter = ["provider", "status", "needs_refund", "currency"]
+    search_fields = ["reference", "order__number", "provider_reference", "order__buyer__email"]
+    list_select_related = ["order"]
+    date_hierarchy = "created_at"
+    fieldsets = [
+        (None, {"fields": ["reference", "order", "provider", "provider_reference", "status", "amount", "currency"]}),
+        (
+            _("Refund"),
+            {
+                "fields": ["needs_refund"],
+                "description": _(
+                    "A payment flagged 'needs refund' was captured after its order expired, was cancelled or was "
+                    "already paid. Refunds through the provider arrive with the split-payments work; until then, "
+                    "refund it in the provider's console."
+                ),
+            },
+        ),
+        (_("Timeline"), {"fields": ["created_at", "captured_at", "failed_at", "failure_reason"]}),
+    ]
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["event_id", "provider", "event_type", "outcome", "payment", "received_at"]
+    list_filter = ["provider", "event_type", "outcome"]
+    search_fields = ["event_id", "payment__reference"]
+    list_select_related = ["payment"]
+
+
+@admin.register(SandboxCharge)
+class SandboxChargeAdmin(ReadOnlyAdmin):
+    list_display = ["id", "merchant_reference", "amount", "currency", "status", "notified_at", "notify_attempts", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["merchant_reference"]
+    exclude = ["token"]
+    actions = ["resend_notification"]
+
+    @admin.action(description=_("Send the notification again"))
+    def resend_notification(self, request, queryset):
+        from payments.tasks import sandbox_notification_send
+
+        count = 0
+        for charge in queryset.exclude(status=SandboxCharge.Status.OPEN).filter(notified_at__isnull=True):
+            sandbox_notification_send.delay(charge.pk)
+            count += 1
+        self.message_user(request, _("%(count)d notification(s) queued.") % {"count": count}, messages.SUCCESS)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Needed for the action; every field stays read-only.
+        return request.user.is_superuser
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields if field.name != "token"]

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from payments import api
+
+urlpatterns = [
+    path("payments/", api.PaymentStartApi.as_view(), name="api-payment-start"),
+    path("payments/<str:reference>/", api.PaymentDetailApi.as_view(), name="api-payment-detail"),
+]

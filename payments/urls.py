@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from payments import views
 
 app_name = "payments"
-urlpatterns: list = []
+urlpatterns = [
+    path("payments/start/<str:order_number>/", views.payment_start, name="start"),
+    path("payments/return/<str:reference>/", views.payment_return, name="return"),
+    path("payments/sandbox/<str:token>/", views.sandbox_page, name="sandbox-page"),
+    path("payments/webhooks/<str:provider>/", views.webhook, name="webhook"),
+]

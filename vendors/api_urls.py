@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from vendors import api
+
+urlpatterns = [
+    path("vendor/shops/", api.MyShopListView.as_view(), name="vendor-shops"),
+    path("vendor/shipping-templates/", api.ShippingTemplateListView.as_view(), name="vendor-shipping-templates"),
+]

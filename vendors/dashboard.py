@@ -42,7 +42,7 @@ def dashboard_view(permission: str) -> Callable:
             except NotFound:
                 if permission == "overview":
                     return redirect("vendors:apply")
-                raise Http404("You do not staff a shop.")
+                raise Http404("You do not staff a shop.") from None
             if permission != "overview" and not role_allows(role=member.role, permission=permission):
                 raise Http404("Your role in this shop cannot open this page.")
             request.vendor = member.vendor

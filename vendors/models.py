@@ -61,7 +61,9 @@ class VendorApplication(models.Model):
         APPROVED = "approved", _("Approved")
         REJECTED = "rejected", _("Rejected")
 
-    applicant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vendor_applications")
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vendor_applications"
+    )
     shop_name = models.CharField(_("shop name"), max_length=120)
     slug = models.SlugField(_("shop address"), max_length=80)
     legal_kind = models.CharField(_("kind"), max_length=20, choices=LegalKind.choices)
@@ -71,7 +73,7 @@ class VendorApplication(models.Model):
     contact_phone = models.CharField(_("contact phone"), max_length=32)
     licence_number = models.CharField(_("business licence or ID number"), max_length=40)
     description = models.TextField(_("about the shop"), blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUBMITTED)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.SUBMITTED)
     decision_reason = models.TextField(_("reason"), blank=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -82,6 +84,15 @@ class VendorApplication(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # One open application per person, and an address is held by at most one open application.
+            models.UniqueConstraint(
+                fields=["applicant"], condition=models.Q(status="submitted"), name="vendor_application_one_open"
+            ),
+            models.UniqueConstraint(
+                fields=["slug"], condition=models.Q(status="submitted"), name="vendor_application_open_slug"
+            ),
+        ]
         verbose_name = _("shop application")
         verbose_name_plural = _("shop applications")
 
@@ -90,11 +101,18 @@ class VendorApplication(models.Model):
 
 
 class ApplicationDocument(models.Model):
+    """A licence or ID scan. Stored under a random name; admins open it through the admin."""
+
     application = models.ForeignKey(VendorApplication, on_delete=models.CASCADE, related_name="documents")
-    file = models.FileField(upload_to="vendors/documents/%Y/%m/")
-    content_type = models.CharField(max_length=60)
-    size = models.PositiveIntegerField()
+    file = models.FileField(_("file"), upload_to="vendors/documents/%Y/%m/")
+    original_name = models.CharField(_("original file name"), max_length=255, blank=True)
+    content_type = models.CharField(_("type"), max_length=60)
+    size = models.PositiveIntegerField(_("size"))
     uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("application document")
 
     def __str__(self) -> str:
         return self.file.name
@@ -111,12 +129,14 @@ class VendorMember(models.Model):
 
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="members")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vendor_memberships")
-    role = models.CharField(max_length=20, choices=Role.choices)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        ordering = ["vendor_id", "id"]
         constraints = [models.UniqueConstraint(fields=["vendor", "user"], name="vendor_member_unique")]
         verbose_name = _("shop staff member")
+        verbose_name_plural = _("shop staff members")
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.vendor} ({self.role})"
@@ -139,8 +159,21 @@ class ShippingTemplate(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(base_fee__gte=0, per_item_fee__gte=0), name="shipping_fees_not_negative"
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(free_over__isnull=True) | models.Q(free_over__gte=0),
+                name="shipping_free_over_not_negative",
+            ),
+            # The default is the template checkout preselects: one per shop, and it must be usable.
+            models.UniqueConstraint(
+                fields=["vendor"], condition=models.Q(is_default=True), name="shipping_one_default_per_vendor"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_default=False) | models.Q(is_active=True), name="shipping_default_is_active"
+            ),
         ]
+        verbose_name = _("shipping template")
+        verbose_name_plural = _("shipping templates")
 
     def __str__(self) -> str:
         return f"{self.vendor}: {self.name}"

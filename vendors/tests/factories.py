@@ -33,4 +33,7 @@ class ShippingTemplateFactory(factory.django.DjangoModelFactory):
     base_fee = "10.00"
     per_item_fee = "0.00"
     free_over = "99.00"
-    is_default = True
+    # Only one default per shop (a database constraint): the first template a shop gets is it.
+    is_default = factory.LazyAttribute(
+        lambda o: not ShippingTemplate.objects.filter(vendor=o.vendor, is_default=True).exists()
+    )

@@ -1,0 +1,86 @@
+"""The vendor orders API: the shop's own orders only (VendorStaffPermission picks the shop from
+the X-Vendor header or the user's only shop; roles owner, manager and staff may all use it)."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from orders import dashboard_selectors
+from orders.models import VendorOrder
+from orders.services.fulfilment import vendor_order_ship
+from orders.vendor_serializers import ShopOrderShipInput, ShopOrderDetailOutput, ShopOrderOutput
+from vendors.dashboard import VendorStaffPermission
+
+X_VENDOR = OpenApiParameter(
+    "X-Vendor",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Shop id, for users who staff several shops (defaults to their first shop).",
+)
+ERROR = OpenApiResponse(description='JSON {"message": ..., "code": ...}')
+
+
+class VendorOrderListApi(ListAPIView):
+    permission_classes = [VendorStaffPermission]
+    vendor_permission = "orders"
+    serializer_class = ShopOrderOutput
+    filter_backends: list = []
+
+    @extend_schema(
+        summary="My shop's orders",
+        tags=["vendor"],
+        parameters=[
+            X_VENDOR,
+            OpenApiParameter("status", OpenApiTypes.STR, enum=VendorOrder.Status.values, description="Only orders in this status."),
+        ],
+        responses={200: ShopOrderOutput(many=True), 400: ERROR, 403: ERROR},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        status = self.request.query_params.get("status") or None
+        if status is not None and status not in VendorOrder.Status.values:
+            raise exceptions.ValidationError({"status": f"Unknown status; use one of {', '.join(VendorOrder.Status.values)}."})
+        return dashboard_selectors.vendor_order_list_for_vendor(vendor=self.request.vendor, status=status)
+
+
+class VendorOrderDetailApi(APIView):
+    permission_classes = [VendorStaffPermission]
+    vendor_permission = "orders"
+
+    @extend_schema(
+        summary="One of my shop's orders",
+        tags=["vendor"],
+        parameters=[X_VENDOR],
+        responses={200: ShopOrderDetailOutput, 403: ERROR, 404: ERROR},
+    )
+    def get(self, request, number: str):
+        vendor_order = dashboard_selectors.vendor_order_get_for_vendor(vendor=request.vendor, number=number)
+        return Response(ShopOrderDetailOutput(vendor_order).data)
+
+
+class VendorOrderShipApi(APIView):
+    permission_classes = [VendorStaffPermission]
+    vendor_permission = "orders"
+
+    @extend_schema(
+        summary="Mark one of my shop's orders shipped",
+        description="paid -> shipped with the carrier and tracking number; the buyer is notified. "
+        "409 when the order is not waiting to be shipped (e.g. shipped already).",
+        tags=["vendor"],
+        parameters=[X_VENDOR],
+        request=ShopOrderShipInput,
+        responses={200: ShopOrderDetailOutput, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request, number: str):
+        vendor_order = dashboard_selectors.vendor_order_get_for_vendor(vendor=request.vendor, number=number)
+        data = ShopOrderShipInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        vendor_order_ship(vendor_order=vendor_order, actor=request.user, **data.validated_data)
+        vendor_order = dashboard_selectors.vendor_order_get_for_vendor(vendor=request.vendor, number=number)
+        return Response(ShopOrderDetailOutput(vendor_order).data)

@@ -1,0 +1,24 @@
+"""Reads for the payment pages and API. Buyers reach only their own orders and payments."""
+
+from marketplace.errors import NotFound
+from marketplace.models import User
+from orders.models import Order
+from payments.models import Payment
+
+
+def order_get_for_payer(*, actor: User, number: str) -> Order:
+    order = Order.objects.filter(number=number, buyer_id=actor.pk).first() if actor.is_authenticated else None
+    if order is None:
+        raise NotFound("Order not found.")
+    return order
+
+
+def payment_get_for_buyer(*, actor: User, reference: str) -> Payment:
+    payment = (
+        Payment.objects.select_related("order").filter(reference=reference, order__buyer_id=actor.pk).first()
+        if actor.is_authenticated
+        else None
+    )
+    if payment is None:
+        raise NotFound("Payment not found.")
+    return payment
