@@ -65,7 +65,8 @@ fi
 LOADED="$("$PY" bench/targets.py count)"
 if [ "$LOADED" -lt "$PRODUCTS" ]; then
   echo "== Loading the demo catalog: $PRODUCTS products ($LOADED present)"
-  "$PY" manage.py seed_demo --products "$PRODUCTS" | grep -v '@' || true
+  "$PY" manage.py seed_demo --products "$PRODUCTS" > "$DATA_DIR/seed.log"
+  grep -v -e '@' -e 'log-ins' "$DATA_DIR/seed.log"
 else
   echo "== Demo catalog present: $LOADED products"
 fi

@@ -15,11 +15,11 @@ from rest_framework.views import APIView
 from catalog import selectors
 from catalog.filters import ProductFilterSet
 from catalog.serializers import (
-    CategoryOutput,
-    CategoryTreeOutput,
-    ProductDetailOutput,
-    ProductListOutput,
-    ShopOutput,
+    PublicCategoryOutput,
+    PublicCategoryTreeOutput,
+    PublicProductDetailOutput,
+    PublicProductListOutput,
+    PublicShopOutput,
 )
 
 
@@ -30,7 +30,7 @@ class PublicAPIView:
 class CategoryListView(PublicAPIView, generics.ListAPIView):
     """Every category, in tree order, each with its parent's id (null for a root)."""
 
-    serializer_class = CategoryOutput
+    serializer_class = PublicCategoryOutput
     filter_backends: list = []
 
     def get_queryset(self):
@@ -40,20 +40,20 @@ class CategoryListView(PublicAPIView, generics.ListAPIView):
 class CategoryTreeView(PublicAPIView, APIView):
     """The whole category tree, nested (one document, not paginated)."""
 
-    @extend_schema(responses=CategoryTreeOutput(many=True))
+    @extend_schema(responses=PublicCategoryTreeOutput(many=True))
     def get(self, request):
         categories = selectors.category_all()
         children: dict[int | None, list] = {}
         for category in categories:
             children.setdefault(category.parent_id, []).append(category)
         context = {"request": request, "children": children}
-        return Response(CategoryTreeOutput(children.get(None, []), many=True, context=context).data)
+        return Response(PublicCategoryTreeOutput(children.get(None, []), many=True, context=context).data)
 
 
 class ShopListView(PublicAPIView, generics.ListAPIView):
     """Active shops."""
 
-    serializer_class = ShopOutput
+    serializer_class = PublicShopOutput
     filter_backends: list = []
 
     def get_queryset(self):
@@ -63,7 +63,7 @@ class ShopListView(PublicAPIView, generics.ListAPIView):
 class ShopDetailView(PublicAPIView, generics.RetrieveAPIView):
     """One active shop by its slug (a suspended shop is not found)."""
 
-    serializer_class = ShopOutput
+    serializer_class = PublicShopOutput
     lookup_field = "slug"
 
     def get_object(self):
@@ -75,7 +75,7 @@ class ProductListView(PublicAPIView, generics.ListAPIView):
     same English and Chinese search as /search/ and orders by relevance unless `ordering` says
     otherwise."""
 
-    serializer_class = ProductListOutput
+    serializer_class = PublicProductListOutput
     filter_backends = [DjangoFilterBackend]
     filterset_class = ProductFilterSet
 
@@ -88,9 +88,9 @@ class ProductDetailView(PublicAPIView, APIView):
     """One product on sale with its variants (price, stock), images, shop and category."""
 
     @extend_schema(
-        responses={200: ProductDetailOutput},
+        responses={200: PublicProductDetailOutput},
         parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)],
     )
     def get(self, request, id: int):  # noqa: A002 - the URL's name
         product = selectors.product_detail_get(product_id=id)  # NotFound: 404 with a message
-        return Response(ProductDetailOutput(product, context={"request": request}).data)
+        return Response(PublicProductDetailOutput(product, context={"request": request}).data)

@@ -124,14 +124,21 @@ class FlagFilter(django_filters.Filter):
     field_class = FlagField
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class SlugChoiceFilter(django_filters.ModelChoiceFilter):
+    """A related object named by its slug."""
+
+
 class ProductFilterSet(django_filters.FilterSet):
     """The public product list's parameters; filtering itself is `product_list`."""
 
-    search = django_filters.CharFilter(max_length=200, help_text="Words to search in titles, descriptions, shops, SKUs.")
-    category = django_filters.ModelChoiceFilter(
+    search = django_filters.CharFilter(
+        max_length=200, help_text="Words to search in titles, descriptions, shops, SKUs."
+    )
+    category = SlugChoiceFilter(
         queryset=Category.objects.all(), to_field_name="slug", help_text="Category slug (its subtree is included)."
     )
-    shop = django_filters.ModelChoiceFilter(
+    shop = SlugChoiceFilter(
         queryset=Vendor.objects.filter(status=Vendor.Status.ACTIVE), to_field_name="slug", help_text="Shop slug."
     )
     min_price = django_filters.NumberFilter(min_value=0, max_value=MAX_AMOUNT, max_digits=14, decimal_places=2)

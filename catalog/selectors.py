@@ -43,7 +43,7 @@ def _in_stock() -> Exists:
 
 
 def _parse_attribute_slug(slug: str) -> tuple[str | None, str]:
-    """"colour:red" names a value of one attribute; a bare "red" any attribute's value "red"."""
+    """ "colour:red" names a value of one attribute; a bare "red" any attribute's value "red"."""
     attribute, _, value = slug.rpartition(":")
     return (attribute or None), value
 
@@ -221,11 +221,12 @@ def product_facets(
     attribute_value_slugs: list[str] | tuple[str, ...] = (),
     in_stock: bool = False,
     categories: list[Category] | None = None,
+    with_shops: bool = True,
 ) -> Facets:
     """Counts for the current filtered set: by child category (of the current category, or the
     roots), by attribute value and in stock. Shop counts leave the shop filter out, so the
-    other shops stay visible as alternatives. A fixed number of queries (5, or 6 without
-    `categories`)."""
+    other shops stay visible as alternatives. A fixed number of queries (at most 5, one more
+    without `categories`)."""
     filters = ProductFilters(
         query=query,
         category=category,
@@ -239,14 +240,18 @@ def product_facets(
     if categories is None:
         categories = category_all()
 
-    shop_rows = list(
-        filters.apply(product_visible_qs(), skip=frozenset({"vendor"}))
-        .order_by()
-        .values("vendor_id")
-        .annotate(n=Count("id"))
-        .order_by("-n", "vendor_id")[:FACET_SHOP_LIMIT]
+    shop_rows = (
+        []
+        if not with_shops
+        else list(
+            filters.apply(product_visible_qs(), skip=frozenset({"vendor"}))
+            .order_by()
+            .values("vendor_id")
+            .annotate(n=Count("id"))
+            .order_by("-n", "vendor_id")[:FACET_SHOP_LIMIT]
+        )
     )
-    vendors = Vendor.objects.in_bulk([row["vendor_id"] for row in shop_rows])
+    vendors = Vendor.objects.in_bulk([row["vendor_id"] for row in shop_rows]) if shop_rows else {}
     shops = [
         FacetValue(
             slug=vendors[row["vendor_id"]].slug,
@@ -290,7 +295,9 @@ def product_facets(
         )
 
     in_stock_count = filters.apply(product_visible_qs(), skip=frozenset({"in_stock"})).filter(_in_stock()).count()
-    return Facets(shops=shops, categories=category_facets, attributes=list(attributes.values()), in_stock=in_stock_count)
+    return Facets(
+        shops=shops, categories=category_facets, attributes=list(attributes.values()), in_stock=in_stock_count
+    )
 
 
 # --- One product, shops, home ----------------------------------------------------------------

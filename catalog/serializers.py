@@ -14,7 +14,7 @@ def _absolute(request, url: str) -> str:
     return request.build_absolute_uri(url) if request is not None else url
 
 
-class CategoryOutput(serializers.ModelSerializer):
+class PublicCategoryOutput(serializers.ModelSerializer):
     name = serializers.CharField(read_only=True)
     parent = serializers.IntegerField(source="parent_id", allow_null=True, read_only=True)
     url = serializers.SerializerMethodField()
@@ -28,19 +28,19 @@ class CategoryOutput(serializers.ModelSerializer):
         return _absolute(self.context.get("request"), f"/c/{category.slug}/")
 
 
-class CategoryTreeOutput(CategoryOutput):
+class PublicCategoryTreeOutput(PublicCategoryOutput):
     children = serializers.SerializerMethodField()
 
-    class Meta(CategoryOutput.Meta):
-        fields = [*CategoryOutput.Meta.fields, "children"]
+    class Meta(PublicCategoryOutput.Meta):
+        fields = [*PublicCategoryOutput.Meta.fields, "children"]
 
-    @extend_schema_field({"type": "array", "items": {"$ref": "#/components/schemas/CategoryTree"}})
+    @extend_schema_field({"type": "array", "items": {"$ref": "#/components/schemas/PublicCategoryTreeOutput"}})
     def get_children(self, category: Category) -> list:
         children = self.context["children"].get(category.pk, [])
-        return CategoryTreeOutput(children, many=True, context=self.context).data
+        return PublicCategoryTreeOutput(children, many=True, context=self.context).data
 
 
-class ShopBriefOutput(serializers.ModelSerializer):
+class PublicShopBriefOutput(serializers.ModelSerializer):
     name = serializers.CharField(read_only=True)
 
     class Meta:
@@ -48,7 +48,7 @@ class ShopBriefOutput(serializers.ModelSerializer):
         fields = ["slug", "name"]
 
 
-class ShopOutput(serializers.ModelSerializer):
+class PublicShopOutput(serializers.ModelSerializer):
     name = serializers.CharField(read_only=True)
     description = serializers.CharField(read_only=True)
     banner = serializers.SerializerMethodField()
@@ -83,7 +83,7 @@ class ShopOutput(serializers.ModelSerializer):
         return _absolute(self.context.get("request"), f"/s/{vendor.slug}/")
 
 
-class CategoryBriefOutput(serializers.ModelSerializer):
+class PublicCategoryBriefOutput(serializers.ModelSerializer):
     name = serializers.CharField(read_only=True)
 
     class Meta:
@@ -91,7 +91,7 @@ class CategoryBriefOutput(serializers.ModelSerializer):
         fields = ["id", "slug", "name"]
 
 
-class ProductListOutput(serializers.ModelSerializer):
+class PublicProductListOutput(serializers.ModelSerializer):
     """One listing item: `title` in the current language, prices as strings."""
 
     title = serializers.CharField(read_only=True)
@@ -99,7 +99,7 @@ class ProductListOutput(serializers.ModelSerializer):
     min_price = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
     max_price = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
     in_stock = serializers.BooleanField(source="has_stock", read_only=True)
-    shop = ShopBriefOutput(source="vendor", read_only=True)
+    shop = PublicShopBriefOutput(source="vendor", read_only=True)
     thumbnail = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
 
@@ -131,7 +131,7 @@ class ProductListOutput(serializers.ModelSerializer):
         return _absolute(self.context.get("request"), f"/p/{product.slug}/")
 
 
-class VariantOutput(serializers.ModelSerializer):
+class PublicVariantOutput(serializers.ModelSerializer):
     price = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
     compare_at_price = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True, allow_null=True)
     currency = serializers.SerializerMethodField()
@@ -149,7 +149,7 @@ class VariantOutput(serializers.ModelSerializer):
         return {value.attribute.slug: value.value for value in variant.attribute_values.all()}
 
 
-class ImageOutput(serializers.ModelSerializer):
+class PublicImageOutput(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     thumbnail = serializers.SerializerMethodField()
 
@@ -166,17 +166,17 @@ class ImageOutput(serializers.ModelSerializer):
         return _absolute(self.context.get("request"), image.thumbnail.url) if image.thumbnail else ""
 
 
-class ProductDetailOutput(ProductListOutput):
+class PublicProductDetailOutput(PublicProductListOutput):
     description = serializers.CharField(read_only=True)
-    category = CategoryBriefOutput(read_only=True)
-    shop = ShopOutput(source="vendor", read_only=True)
+    category = PublicCategoryBriefOutput(read_only=True)
+    shop = PublicShopOutput(source="vendor", read_only=True)
     in_stock = serializers.SerializerMethodField()
     variants = serializers.SerializerMethodField()
-    images = ImageOutput(many=True, read_only=True)
+    images = PublicImageOutput(many=True, read_only=True)
 
-    class Meta(ProductListOutput.Meta):
+    class Meta(PublicProductListOutput.Meta):
         fields = [
-            *(f for f in ProductListOutput.Meta.fields if f != "category_id"),
+            *(f for f in PublicProductListOutput.Meta.fields if f != "category_id"),
             "description",
             "category",
             "variants",
@@ -186,6 +186,8 @@ class ProductDetailOutput(ProductListOutput):
     def get_in_stock(self, product: Product) -> bool:
         return any(variant.stock > 0 for variant in product.active_variants)
 
-    @extend_schema_field(VariantOutput(many=True))
+    @extend_schema_field(PublicVariantOutput(many=True))
     def get_variants(self, product: Product) -> list:
-        return VariantOutput(product.active_variants, many=True, context={**self.context, "product": product}).data
+        return PublicVariantOutput(
+            product.active_variants, many=True, context={**self.context, "product": product}
+        ).data

@@ -61,7 +61,7 @@ def _listing_context(
     sort = form.cleaned_data.get("sort") or default_sort
     paginator = Paginator(selectors.product_list(**kwargs, sort=sort), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
-    facets = selectors.product_facets(**kwargs, categories=categories)
+    facets = selectors.product_facets(**kwargs, categories=categories, with_shops=vendor is None)
 
     query = request.GET
     for shop in facets.shops:

@@ -130,7 +130,9 @@ def vendor_sales_summary(*, vendor: Vendor, now: datetime, days: int = 30, top: 
     lines = OrderLine.objects.filter(vendor_order__in=sold)
     summary.units = lines.aggregate(units=Sum("quantity"))["units"] or 0
     summary.top_products = [
-        TopProduct(product_id=row["product_id_snapshot"], title=row["title"], units=row["units"], revenue=row["revenue"])
+        TopProduct(
+            product_id=row["product_id_snapshot"], title=row["title"], units=row["units"], revenue=row["revenue"]
+        )
         for row in lines.values("product_id_snapshot")
         .annotate(units=Sum("quantity"), revenue=Sum("line_total"), title=Max("product_title"))
         .order_by("-units", "-revenue", "product_id_snapshot")[:top]

@@ -31,7 +31,16 @@ TABS = [
     ("cancelled", VO.CANCELLED, _("Cancelled")),
     ("all", None, _("All")),
 ]
-COMMON_CARRIERS = ["SF Express 顺丰", "JD Logistics 京东物流", "ZTO 中通", "YTO 圆通", "STO 申通", "Yunda 韵达", "EMS", "China Post 中国邮政"]
+COMMON_CARRIERS = [
+    "SF Express 顺丰",
+    "JD Logistics 京东物流",
+    "ZTO 中通",
+    "YTO 圆通",
+    "STO 申通",
+    "Yunda 韵达",
+    "EMS",
+    "China Post 中国邮政",
+]
 EVENT_LABELS = {
     "placed": _("Order placed"),
     "paid": _("Paid"),
@@ -63,7 +72,11 @@ def home(request: HttpRequest) -> HttpResponse:
             "revenue": format_money(summary.revenue, summary.currency),
             "chart": _sales_chart(summary),
             "top_products": [
-                {"title": product.title, "units": product.units, "revenue": format_money(product.revenue, summary.currency)}
+                {
+                    "title": product.title,
+                    "units": product.units,
+                    "revenue": format_money(product.revenue, summary.currency),
+                }
                 for product in summary.top_products
             ],
         },

@@ -6,19 +6,16 @@ from django.utils import timezone
 
 from orders.services.cart import carts_purge_stale
 from orders.services.checkout import orders_expire_due
+from orders.services.fulfilment import vendor_orders_auto_advance
 
 
 @shared_task
 def orders_sweep() -> dict:
     """Expires unpaid orders past their deadline (stock goes back on sale), advances shipped
     shop orders whose delivery or completion time has come, and drops stale visitor carts."""
-    from orders.services import fulfilment
-
     now = timezone.now()
-    result: dict = {"expired": orders_expire_due(now=now)}
-    auto_advance = getattr(fulfilment, "vendor_orders_auto_advance", None)
-    if auto_advance is not None:
-        advanced = auto_advance(now=now)
-        result["advanced"] = advanced if isinstance(advanced, (int, dict, list)) else str(advanced)
-    result["stale_carts_deleted"] = carts_purge_stale(now=now)
-    return result
+    return {
+        "expired": orders_expire_due(now=now),
+        "advanced": vendor_orders_auto_advance(now=now),
+        "stale_carts_deleted": carts_purge_stale(now=now),
+    }

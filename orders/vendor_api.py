@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from orders import dashboard_selectors
 from orders.models import VendorOrder
 from orders.services.fulfilment import vendor_order_ship
-from orders.vendor_serializers import ShopOrderShipInput, ShopOrderDetailOutput, ShopOrderOutput
+from orders.vendor_serializers import ShopOrderDetailOutput, ShopOrderOutput, ShopOrderShipInput
 from vendors.dashboard import VendorStaffPermission
 
 X_VENDOR = OpenApiParameter(
@@ -35,7 +35,9 @@ class VendorOrderListApi(ListAPIView):
         tags=["vendor"],
         parameters=[
             X_VENDOR,
-            OpenApiParameter("status", OpenApiTypes.STR, enum=VendorOrder.Status.values, description="Only orders in this status."),
+            OpenApiParameter(
+                "status", OpenApiTypes.STR, enum=VendorOrder.Status.values, description="Only orders in this status."
+            ),
         ],
         responses={200: ShopOrderOutput(many=True), 400: ERROR, 403: ERROR},
     )
@@ -45,7 +47,9 @@ class VendorOrderListApi(ListAPIView):
     def get_queryset(self):
         status = self.request.query_params.get("status") or None
         if status is not None and status not in VendorOrder.Status.values:
-            raise exceptions.ValidationError({"status": f"Unknown status; use one of {', '.join(VendorOrder.Status.values)}."})
+            raise exceptions.ValidationError(
+                {"status": f"Unknown status; use one of {', '.join(VendorOrder.Status.values)}."}
+            )
         return dashboard_selectors.vendor_order_list_for_vendor(vendor=self.request.vendor, status=status)
 
 

@@ -22,6 +22,7 @@ from orders.models import Order, VendorOrder
 from orders.services import addresses as address_services
 from orders.services import cart as cart_services
 from orders.services import checkout as checkout_services
+from orders.services.fulfilment import vendor_order_confirm_receipt
 
 ORDERS_PER_PAGE = 10
 
@@ -234,12 +235,6 @@ def _order_or_404(request: HttpRequest, number: str) -> Order:
         raise Http404 from None
 
 
-def _receipt_confirmation_available() -> bool:
-    from orders.services import fulfilment
-
-    return hasattr(fulfilment, "vendor_order_confirm_receipt")
-
-
 @login_required
 @require_GET
 def order_detail(request: HttpRequest, number: str) -> HttpResponse:
@@ -250,7 +245,6 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
         "can_pay": order.status == Order.Status.PENDING_PAYMENT and order.expires_at > now,
         "can_cancel": order.status == Order.Status.PENDING_PAYMENT,
         "payment_url": selectors.order_payment_url(order.number),
-        "can_confirm_receipt": _receipt_confirmation_available(),
         "SHIPPED": VendorOrder.Status.SHIPPED,
     }
     return render(request, "orders/order_detail.html", context)
@@ -277,13 +271,8 @@ def order_confirm_receipt(request: HttpRequest, number: str, part: str) -> HttpR
         raise Http404 from None
     if vendor_order.order.number != number:
         raise Http404
-    from orders.services import fulfilment
-
-    confirm = getattr(fulfilment, "vendor_order_confirm_receipt", None)
     try:
-        if confirm is None:
-            raise DomainError(_("Receipt confirmation is not available yet."))
-        confirm(vendor_order=vendor_order, actor=request.user)
+        vendor_order_confirm_receipt(vendor_order=vendor_order, actor=request.user)
         messages.success(request, _("Thank you: receipt confirmed."))
     except DomainError as error:
         messages.error(request, str(error))

@@ -19,7 +19,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ["reference", "order", "provider", "status", "amount", "currency", "needs_refund", "created_at", "captured_at"]
+    list_display = [
+        "reference",
+        "order",
+        "provider",
+        "status",
+        "amount",
+        "currency",
+        "needs_refund",
+        "created_at",
+        "captured_at",
+    ]
     list_filter = ["provider", "status", "needs_refund", "currency"]
     search_fields = ["reference", "order__number", "provider_reference", "order__buyer__email"]
     list_select_related = ["order"]
@@ -51,7 +61,16 @@ class WebhookEventAdmin(ReadOnlyAdmin):
 
 @admin.register(SandboxCharge)
 class SandboxChargeAdmin(ReadOnlyAdmin):
-    list_display = ["id", "merchant_reference", "amount", "currency", "status", "notified_at", "notify_attempts", "created_at"]
+    list_display = [
+        "id",
+        "merchant_reference",
+        "amount",
+        "currency",
+        "status",
+        "notified_at",
+        "notify_attempts",
+        "created_at",
+    ]
     list_filter = ["status"]
     search_fields = ["merchant_reference"]
     exclude = ["token"]

@@ -28,12 +28,4 @@ def check_payment_settings(app_configs, **kwargs) -> list[checks.CheckMessage]:
                     id="payments.E002",
                 )
             )
-    if "sandbox" in settings.PAYMENT_PROVIDERS and not settings.DEBUG and settings.SANDBOX_PAYMENT_SECRET == "sandbox-dev-secret":
-        errors.append(
-            checks.Warning(
-                "The sandbox payment provider is enabled with the development secret.",
-                hint="Set SANDBOX_PAYMENT_SECRET, or remove sandbox from PAYMENT_PROVIDERS in production.",
-                id="payments.W001",
-            )
-        )
     return errors

@@ -19,7 +19,9 @@ class Payment(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
     amount = MoneyField(_("amount"))
     currency = models.CharField(_("currency"), max_length=3, choices=CURRENCY_CHOICES)
-    reference = models.CharField(_("reference"), max_length=64, unique=True, help_text=_("Our id, sent to the provider."))
+    reference = models.CharField(
+        _("reference"), max_length=64, unique=True, help_text=_("Our id, sent to the provider.")
+    )
     provider_reference = models.CharField(_("provider reference"), max_length=128, blank=True)
     failure_reason = models.CharField(_("failure reason"), max_length=200, blank=True)
     needs_refund = models.BooleanField(
@@ -62,7 +64,12 @@ class WebhookEvent(models.Model):
     event_id = models.CharField(_("event id"), max_length=128)
     event_type = models.CharField(_("event type"), max_length=60)
     payment = models.ForeignKey(
-        Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhook_events", verbose_name=_("payment")
+        Payment,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="webhook_events",
+        verbose_name=_("payment"),
     )
     outcome = models.CharField(_("outcome"), max_length=40, blank=True)
     payload = models.JSONField(_("payload"))

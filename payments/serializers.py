@@ -14,7 +14,17 @@ class PaymentOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Payment
-        fields = ["reference", "order_number", "provider", "status", "amount", "currency", "needs_refund", "created_at", "captured_at"]
+        fields = [
+            "reference",
+            "order_number",
+            "provider",
+            "status",
+            "amount",
+            "currency",
+            "needs_refund",
+            "created_at",
+            "captured_at",
+        ]
 
 
 class PaymentStartOutput(PaymentOutput):

@@ -70,7 +70,9 @@ def payment_start(*, order: Order, actor: User, provider_code: str, site_url: st
             currency=order.currency,
             reference=f"PAY-{secrets.token_hex(10).upper()}",
         )
-        audit_record(actor=actor, action="payment.started", obj=payment, data={"order": order.number, "provider": provider.code})
+        audit_record(
+            actor=actor, action="payment.started", obj=payment, data={"order": order.number, "provider": provider.code}
+        )
 
     return_url = (site_url or settings.SITE_URL).rstrip("/") + reverse("payments:return", args=[payment.reference])
     notify_url = settings.SITE_URL + reverse("payments:webhook", args=[provider.code])
@@ -97,9 +99,18 @@ def webhook_receive(*, provider_code: str, headers, body: bytes) -> str:
     provider = get_provider(provider_code)
     notification = provider.verify_notification(headers=headers, body=body)
 
-    payment = Payment.objects.select_related("order").filter(provider=provider.code, reference=notification.payment_reference).first()
+    payment = (
+        Payment.objects.select_related("order")
+        .filter(provider=provider.code, reference=notification.payment_reference)
+        .first()
+    )
     if payment is None:
-        logger.warning("%s notification %s for unknown payment %s", provider.code, notification.event_id, notification.payment_reference)
+        logger.warning(
+            "%s notification %s for unknown payment %s",
+            provider.code,
+            notification.event_id,
+            notification.payment_reference,
+        )
         raise NotFound("Unknown payment reference.")
     if notification.status != Notification.OTHER and (
         notification.amount != payment.amount or notification.currency != payment.currency
@@ -176,7 +187,9 @@ def payment_capture(*, payment: Payment, notification: Notification) -> Payment:
             payment.refresh_from_db()
             if payment.status == Payment.Status.CAPTURED and not accepted:
                 return payment  # a concurrent delivery captured it first: nothing more to do
-            raise InvalidTransition(name=f"payment {payment.reference}", source=payment.status, target=Payment.Status.CAPTURED)
+            raise InvalidTransition(
+                name=f"payment {payment.reference}", source=payment.status, target=Payment.Status.CAPTURED
+            )
         payment.refresh_from_db()
         audit_record(
             actor=None,
@@ -186,7 +199,9 @@ def payment_capture(*, payment: Payment, notification: Notification) -> Payment:
         )
         if not accepted:
             logger.error("payment %s captured but %s: needs refund", payment.reference, reason)
-            audit_record(actor=None, action="payment.needs_refund", obj=payment, data={"reason": reason, "order": order.number})
+            audit_record(
+                actor=None, action="payment.needs_refund", obj=payment, data={"reason": reason, "order": order.number}
+            )
     return payment
 
 

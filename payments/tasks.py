@@ -17,7 +17,7 @@ def sandbox_notification_send(self, charge_id: int) -> bool:
     """The sandbox gateway's webhook delivery, retried with exponential backoff."""
     try:
         return sandbox.sandbox_notification_deliver(charge_id=charge_id)
-    except sandbox.DeliveryFailed as exc:
+    except sandbox.NotificationDeliveryError as exc:
         if self.request.is_eager:
             # Inline mode (make run, tests): no worker to retry later; the buyer's return page
             # keeps waiting and the charge records the error for the admin.

@@ -111,7 +111,9 @@ def sandbox_page(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action")
         if action not in ("pay", "fail"):
-            return render(request, "payments/sandbox_page.html", _sandbox_context(charge, _("Choose Pay or Fail.")), status=400)
+            return render(
+                request, "payments/sandbox_page.html", _sandbox_context(charge, _("Choose Pay or Fail.")), status=400
+            )
         charge = sandbox_gateway.sandbox_charge_complete(token=token, succeeded=action == "pay")
         return redirect(charge.return_url)
     return render(request, "payments/sandbox_page.html", _sandbox_context(charge))

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Count, QuerySet
 from django.http import FileResponse, Http404, HttpRequest
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -115,7 +116,17 @@ class VendorApplicationAdmin(admin.ModelAdmin):
         ),
         (
             _("Decision"),
-            {"fields": ["status", "decision_reason", "reviewed_by", "reviewed_at", "shop_link", "created_at"]},
+            {
+                "fields": [
+                    "status",
+                    "decide_link",
+                    "decision_reason",
+                    "reviewed_by",
+                    "reviewed_at",
+                    "shop_link",
+                    "created_at",
+                ]
+            },
         ),
     ]
     readonly_fields = [
@@ -130,6 +141,7 @@ class VendorApplicationAdmin(admin.ModelAdmin):
         "contact_phone",
         "licence_number",
         "status",
+        "decide_link",
         "decision_reason",
         "reviewed_by",
         "reviewed_at",
@@ -150,12 +162,59 @@ class VendorApplicationAdmin(admin.ModelAdmin):
             application.vendor,
         )
 
+    @admin.display(description=_("review"))
+    def decide_link(self, application: VendorApplication) -> str:
+        if application.status != VendorApplication.Status.SUBMITTED:
+            return "—"
+        return format_html(
+            '<a class="button" href="{}">{}</a>',
+            reverse("admin:vendors_vendorapplication_decide", args=[application.pk]),
+            _("Approve or reject…"),
+        )
+
     def get_urls(self):
-        view = self.admin_site.admin_view(self.document_view)
+        document = self.admin_site.admin_view(self.document_view)
+        decide = self.admin_site.admin_view(self.decide_view)
         return [
-            path("<int:application_id>/documents/<int:document_id>/", view, name="vendors_vendorapplication_document"),
+            path(
+                "<int:application_id>/documents/<int:document_id>/", document, name="vendors_vendorapplication_document"
+            ),
+            path("<int:application_id>/decide/", decide, name="vendors_vendorapplication_decide"),
             *super().get_urls(),
         ]
+
+    def decide_view(self, request: HttpRequest, application_id: int):
+        """One application's decision: approve, or reject with a reason the applicant reads."""
+        application = VendorApplication.objects.filter(pk=application_id).select_related("applicant").first()
+        if application is None or not self.has_view_permission(request, application):
+            raise Http404
+        can_decide = self.has_change_permission(request, application)
+        form = ReasonForm(request.POST if "_reject" in request.POST else None)
+        if request.method == "POST" and can_decide:
+            try:
+                if "_approve" in request.POST:
+                    vendor = services.vendor_application_approve(application=application, actor=request.user)
+                    self.message_user(request, _("Approved: “%(shop)s” is open.") % {"shop": vendor}, messages.SUCCESS)
+                    return redirect("admin:vendors_vendorapplication_change", application.pk)
+                if "_reject" in request.POST and form.is_valid():
+                    services.vendor_application_reject(
+                        application=application, actor=request.user, reason=form.cleaned_data["reason"]
+                    )
+                    self.message_user(request, _("Rejected; the applicant was told why."), messages.SUCCESS)
+                    return redirect("admin:vendors_vendorapplication_change", application.pk)
+            except DomainError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return redirect("admin:vendors_vendorapplication_change", application.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Review “%(shop)s”") % {"shop": application.shop_name},
+            "opts": self.model._meta,
+            "application": application,
+            "documents": application.documents.all(),
+            "form": form,
+            "can_decide": can_decide and application.status == VendorApplication.Status.SUBMITTED,
+        }
+        return TemplateResponse(request, "vendors/admin/decide.html", context)
 
     def document_view(self, request: HttpRequest, application_id: int, document_id: int) -> FileResponse:
         """Documents are opened through the admin (signed-in reviewers only), never by a public URL."""

@@ -56,7 +56,7 @@ class VendorApplicationForm(forms.ModelForm):
             "description",
         ]
         help_texts = {
-            "slug": _("Your shop's address: /s/<address>/. Lower-case letters, digits and dashes."),
+            "slug": _("Your shop's web address, /s/your-address/: lower-case letters, digits and dashes."),
             "licence_number": _(
                 "Businesses: the 18-character unified social credit code. Individuals: ID card or passport number."
             ),

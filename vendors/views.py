@@ -43,7 +43,8 @@ def apply(request: HttpRequest) -> HttpResponse:
     is_open = latest is not None and latest.status == VendorApplication.Status.SUBMITTED
     form = None
     if not is_open:
-        form = VendorApplicationForm(request.POST or None, request.FILES or None)
+        initial = {"contact_email": request.user.email, "contact_name": request.user.display_name}
+        form = VendorApplicationForm(request.POST or None, request.FILES or None, initial=initial)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:

@@ -203,9 +203,11 @@ def _group_key(*, vendor, variant, slug, values, products_by_slug) -> tuple[tupl
 def _apply_group(*, vendor, actor, group: _Group, columns, categories, summary, errors, touched) -> None:
     first_row = group.rows[0].number
     data: ProductData = {}
+    # A blank product cell keeps what the product has (only the first row of a product need
+    # carry its title); titles are cleared in the dashboard, not by an empty cell.
     for column in ("title_en", "title_zh_hans"):
-        if column in columns:
-            data[column] = group.fields.get(column, "")
+        if group.fields.get(column):
+            data[column] = group.fields[column]
     if group.fields.get("category"):
         category = categories.get(group.fields["category"])
         if category is None:

@@ -45,7 +45,9 @@ def test_settings_give_a_real_redis_cache():
 
 
 @pytest.mark.parametrize("path", ["/", "/products/", "/c/electronics/", "/search/?q=phone", "/s/panda-sports/"])
-def test_second_anonymous_visit_is_served_from_the_cache_without_queries(client, market, path, django_assert_num_queries):
+def test_second_anonymous_visit_is_served_from_the_cache_without_queries(
+    client, market, path, django_assert_num_queries
+):
     first = client.get(path)
     assert first[HEADER] == "miss"
     with django_assert_num_queries(0):

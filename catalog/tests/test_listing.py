@@ -60,9 +60,21 @@ def test_attribute_values_are_all_required(market):
 
 
 def test_sorting(market):
-    assert [p.title for p in product_list(sort="price")] == ["Green tea", "Earbuds", "Clay teapot", "Phone Y", "Phone X"]
+    assert [p.title for p in product_list(sort="price")] == [
+        "Green tea",
+        "Earbuds",
+        "Clay teapot",
+        "Phone Y",
+        "Phone X",
+    ]
     assert [p.title for p in product_list(sort="-price")][0] == "Phone X"
-    assert [p.title for p in product_list(sort="newest")] == ["Phone Y", "Earbuds", "Phone X", "Green tea", "Clay teapot"]
+    assert [p.title for p in product_list(sort="newest")] == [
+        "Phone Y",
+        "Earbuds",
+        "Phone X",
+        "Green tea",
+        "Clay teapot",
+    ]
     market.earbuds.sold_count = 50
     market.earbuds.save(update_fields=["sold_count"])
     assert [p.title for p in product_list(sort="best_selling")][0] == "Earbuds"

@@ -10,25 +10,28 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import CharField, Exists, F, OuterRef
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from catalog.cache import products_changed
 from catalog.models import Product, ProductVariant
+from catalog.selectors import variant_orderable_qs
 from marketplace.errors import DomainError, NotFound, OutOfStock, Unavailable
-from marketplace.models import User
+from marketplace.models import AuditEvent, User
 from marketplace.money import quantize
 from marketplace.services import audit_record, notification_send
 from orders.models import Address, Cart, CartLine, Order, OrderEvent, OrderLine, VendorOrder
-from orders.selectors import cart_lines_qs, shipping_templates_for_vendors
+from orders.services import sql
 from orders.transitions import check_order_transition
-from vendors.models import ShippingTemplate
+from vendors.models import ShippingTemplate, Vendor
 from vendors.services import shipping_quote
 
 
@@ -100,12 +103,126 @@ def _choices_normalise(shipping_choices: dict | None) -> dict[int, int]:
     return normalised
 
 
+@dataclass
+class _Line:
+    """A cart line as read for placing the order (plain values, no model instances)."""
+
+    id: int
+    quantity: int
+    variant_id: int
+    sku: str
+    variant_name: str
+    price: Decimal
+    stock: int
+    product_id: int
+    title: str
+    currency: str
+    vendor_id: int
+    vendor_name: str
+    orderable: bool
+    total: Decimal = Decimal(0)
+
+
+def _lines_read(cart_id: int) -> list[_Line]:
+    """The cart's lines with current prices, stock and the catalog's orderable rule, in one
+    query, grouped by shop. (Compiled once: see orders/services/sql.py.)"""
+    title = sql.localized_field(Product, "title")
+    vendor_name = sql.localized_field(Vendor, "name")
+
+    def build():
+        orderable = variant_orderable_qs().filter(pk=OuterRef("variant_id"))
+        return (
+            CartLine.objects.filter(cart_id=sql.SENTINEL)
+            .annotate(orderable=Exists(orderable), price_text=Cast("variant__price", CharField()))
+            .order_by("variant__product__vendor_id", "id")
+            .values_list(
+                "id",
+                "quantity",
+                "variant_id",
+                "variant__sku",
+                "variant__name",
+                "price_text",
+                "variant__stock",
+                "variant__product_id",
+                "variant__product__title",
+                f"variant__product__{title}",
+                "variant__product__currency",
+                "variant__product__vendor_id",
+                "variant__product__vendor__name",
+                f"variant__product__vendor__{vendor_name}",
+                "orderable",
+            )
+        )
+
+    lines = []
+    for row in sql.compiled_run(("order_place_lines", title, vendor_name), build, cart_id):
+        (line_id, quantity, variant_id, sku, name, price, stock, product_id, title_default, title_local,
+         currency, vendor_id, vendor_default, vendor_local, orderable) = row  # fmt: skip
+        lines.append(
+            _Line(
+                id=line_id,
+                quantity=quantity,
+                variant_id=variant_id,
+                sku=sku,
+                variant_name=name,
+                price=sql.as_decimal(price, currency),
+                stock=stock,
+                product_id=product_id,
+                title=(title_local or title_default)[:200],
+                currency=currency,
+                vendor_id=vendor_id,
+                vendor_name=vendor_local or vendor_default,
+                orderable=bool(orderable),
+            )
+        )
+    return lines
+
+
+def _templates_read(vendor_ids: list[int]) -> dict[int, list[ShippingTemplate]]:
+    """Active shipping templates of these shops, the default first (one query, no ORM compile)."""
+    meta = ShippingTemplate._meta
+    names = ["id", "vendor_id", "name", "base_fee", "per_item_fee", "free_over", "excluded_regions", "is_default"]
+    columns = [sql.qn(meta.get_field(name).column) for name in names]
+    statement = "SELECT {} FROM {} WHERE {} = %s AND {} IN ({}) ORDER BY {}, {} DESC, {}".format(
+        ", ".join(columns),
+        sql.qn(meta.db_table),
+        sql.qn(meta.get_field("is_active").column),
+        columns[1],
+        sql.in_placeholders(vendor_ids),
+        columns[1],
+        columns[7],
+        columns[0],
+    )
+    templates: dict[int, list[ShippingTemplate]] = {vendor_id: [] for vendor_id in vendor_ids}
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [True, *vendor_ids])
+        for pk, vendor_id, name, base_fee, per_item_fee, free_over, excluded, is_default in cursor.fetchall():
+            templates[vendor_id].append(
+                ShippingTemplate(
+                    id=pk,
+                    vendor_id=vendor_id,
+                    name=name,
+                    base_fee=sql.as_decimal(base_fee),
+                    per_item_fee=sql.as_decimal(per_item_fee),
+                    free_over=None if free_over is None else sql.as_decimal(free_over),
+                    excluded_regions=sql.as_json(excluded) or [],
+                    is_default=bool(is_default),
+                    is_active=True,
+                )
+            )
+    return templates
+
+
 def order_place(*, buyer: User, cart: Cart, address: Address, shipping_choices: dict | None = None) -> Order:
     """Turns the buyer's whole cart into one Order with one VendorOrder per shop, in one
     transaction: current prices are snapshotted on the lines, stock is reserved per variant by
     `UPDATE ... SET stock = stock - q WHERE id = v AND stock >= q` (variant-id order), and the
     ordered lines leave the cart. If any variant lacks stock, OutOfStock is raised and nothing
-    is written. The order must be paid before settings.ORDER_PAYMENT_TIMEOUT_MINUTES."""
+    is written. The order must be paid before settings.ORDER_PAYMENT_TIMEOUT_MINUTES.
+
+    This is the marketplace's hot path (a popular item sells hundreds of times a second), so
+    it runs a fixed nine statements whatever the cart holds, plus one UPDATE per variant and
+    per product (the row locks), with as little Python per statement as it can."""
     if cart.user_id != buyer.pk:
         raise NotFound("Cart not found.")
     if address.user_id != buyer.pk:
@@ -113,114 +230,146 @@ def order_place(*, buyer: User, cart: Cart, address: Address, shipping_choices: 
     choices = _choices_normalise(shipping_choices)
     now = timezone.now()
     with transaction.atomic():
-        lines = list(cart_lines_qs(cart))
+        lines = _lines_read(cart.pk)
         if not lines:
             raise CartEmpty()
-        by_vendor: dict[int, list[CartLine]] = defaultdict(list)
+        by_vendor: dict[int, list[_Line]] = defaultdict(list)
         requested: dict[int, int] = defaultdict(int)
-        currencies = set()
         for line in lines:
-            variant = line.variant
-            if not line.is_orderable:
-                raise Unavailable(what=str(variant))
-            requested[variant.pk] += line.quantity
+            if not line.orderable:
+                raise Unavailable(what=f"{line.title} {line.variant_name}".strip())
+            requested[line.variant_id] += line.quantity
             # Early, friendly refusal; the conditional UPDATE below is what actually guarantees it.
-            if requested[variant.pk] > variant.stock:
-                raise OutOfStock(sku=variant.sku, available=max(variant.stock, 0), requested=requested[variant.pk])
-            by_vendor[variant.product.vendor_id].append(line)
-            currencies.add(variant.product.currency)
+            if requested[line.variant_id] > line.stock:
+                raise OutOfStock(sku=line.sku, available=max(line.stock, 0), requested=requested[line.variant_id])
+            by_vendor[line.vendor_id].append(line)
+        currencies = {line.currency for line in lines}
         if len(currencies) > 1:
             raise Unavailable(gettext("Items priced in different currencies must be ordered separately."))
         currency = currencies.pop()
 
-        templates = shipping_templates_for_vendors(vendor_ids=list(by_vendor))
+        templates = _templates_read(list(by_vendor))
         parts = []
         for vendor_id, vendor_lines in by_vendor.items():
-            vendor = vendor_lines[0].variant.product.vendor
-            items_total = quantize(sum((ln.variant.price * ln.quantity for ln in vendor_lines), Decimal(0)), currency)
+            for line in vendor_lines:
+                line.total = quantize(line.price * line.quantity, currency)
+            part_items = quantize(sum((line.total for line in vendor_lines), Decimal(0)), currency)
             template, fee = shipping_choose(
-                vendor_name=vendor.name,
+                vendor_name=vendor_lines[0].vendor_name,
                 templates=templates[vendor_id],
                 chosen_id=choices.get(vendor_id),
-                items_total=items_total,
-                item_count=sum(ln.quantity for ln in vendor_lines),
+                items_total=part_items,
+                item_count=sum(line.quantity for line in vendor_lines),
                 region=address.region,
                 currency=currency,
             )
-            parts.append((vendor_id, vendor_lines, items_total, template, fee))
+            parts.append((vendor_id, vendor_lines, part_items, template, fee))
+        items_total = quantize(sum((part[2] for part in parts), Decimal(0)), currency)
+        shipping_total = quantize(sum((part[4] for part in parts), Decimal(0)), currency)
 
-        items_total = quantize(sum((p[2] for p in parts), Decimal(0)), currency)
-        shipping_total = quantize(sum((p[4] for p in parts), Decimal(0)), currency)
-        order = Order.objects.create(
-            number=order_number_generate(now=now),
-            buyer=buyer,
-            currency=currency,
-            items_total=items_total,
-            shipping_total=shipping_total,
-            grand_total=items_total + shipping_total,
-            shipping_address=address.snapshot(),
-            expires_at=now + timedelta(minutes=settings.ORDER_PAYMENT_TIMEOUT_MINUTES),
-        )
-        vendor_orders = VendorOrder.objects.bulk_create(
+        order_values = {
+            "number": order_number_generate(now=now),
+            "buyer_id": buyer.pk,
+            "status": Order.Status.PENDING_PAYMENT,
+            "currency": currency,
+            "items_total": items_total,
+            "shipping_total": shipping_total,
+            "grand_total": items_total + shipping_total,
+            "shipping_address": address.snapshot(),
+            "expires_at": now + timedelta(minutes=settings.ORDER_PAYMENT_TIMEOUT_MINUTES),
+            "paid_at": None,
+            "cancelled_at": None,
+            "created_at": now,
+        }
+        (order_id,) = sql.rows_insert(Order, [order_values], returning=True)
+        number = order_values["number"]
+        vendor_order_values = [
+            {
+                "order_id": order_id,
+                "vendor_id": vendor_id,
+                "number": f"{number}-{index}",
+                "status": VendorOrder.Status.PENDING_PAYMENT,
+                "currency": currency,
+                "items_total": part_items,
+                "shipping_total": fee,
+                "total": part_items + fee,
+                "shipping_method": template.name if template else "",
+                "carrier": "",
+                "tracking_number": "",
+                "created_at": now,
+            }
+            for index, (vendor_id, _lines, part_items, template, fee) in enumerate(parts, start=1)
+        ]
+        vendor_order_ids = sql.rows_insert(VendorOrder, vendor_order_values, returning=True)
+        sql.rows_insert(
+            OrderLine,
             [
-                VendorOrder(
-                    order=order,
-                    vendor_id=vendor_id,
-                    number=f"{order.number}-{index}",
-                    currency=currency,
-                    items_total=part_items,
-                    shipping_total=fee,
-                    total=part_items + fee,
-                    shipping_method=template.name if template else "",
-                )
-                for index, (vendor_id, _lines, part_items, template, fee) in enumerate(parts, start=1)
-            ]
+                {
+                    "vendor_order_id": vendor_order_id,
+                    "variant_id": line.variant_id,
+                    "product_id_snapshot": line.product_id,
+                    "product_title": line.title,
+                    "variant_name": line.variant_name,
+                    "sku": line.sku,
+                    "unit_price": line.price,
+                    "quantity": line.quantity,
+                    "line_total": line.total,
+                }
+                for vendor_order_id, part in zip(vendor_order_ids, parts, strict=True)
+                for line in part[1]
+            ],
         )
-        order_lines = []
-        for vendor_order, (_vendor_id, vendor_lines, *_rest) in zip(vendor_orders, parts, strict=True):
-            for line in vendor_lines:
-                variant = line.variant
-                order_lines.append(
-                    OrderLine(
-                        vendor_order=vendor_order,
-                        variant_id=variant.pk,
-                        product_id_snapshot=variant.product_id,
-                        product_title=variant.product.title[:200],
-                        variant_name=variant.name,
-                        sku=variant.sku,
-                        unit_price=variant.price,
-                        quantity=line.quantity,
-                        line_total=quantize(variant.price * line.quantity, currency),
-                    )
-                )
-        OrderLine.objects.bulk_create(order_lines)
-        OrderEvent.objects.create(
-            order=order,
-            actor=buyer,
-            type="placed",
-            data={"grand_total": str(order.grand_total), "vendor_orders": [vo.number for vo in vendor_orders]},
-        )
-        audit_record(actor=buyer, action="order.placed", obj=order, data={"grand_total": str(order.grand_total)})
-        CartLine.objects.filter(pk__in=[line.pk for line in lines]).delete()
-
-        variants = {line.variant.pk: line.variant for line in lines}
-        _stock_reserve(requested=requested, variants=variants)
-        product_quantities: dict[int, int] = defaultdict(int)
-        for variant_id, quantity in requested.items():
-            product_quantities[variants[variant_id].product_id] += quantity
+        vendor_order_numbers = [values["number"] for values in vendor_order_values]
+        grand_total = str(order_values["grand_total"])
+        sql.rows_insert(
+            OrderEvent,
+            [{"order_id": order_id, "vendor_order_id": None, "actor_id": buyer.pk, "type": "placed",
+              "data": {"grand_total": grand_total, "vendor_orders": vendor_order_numbers}, "created_at": now}],
+        )  # fmt: skip
+        # The audit row audit_record() would write, without building a model instance.
+        sql.rows_insert(
+            AuditEvent,
+            [{"actor_id": buyer.pk, "action": "order.placed", "object_type": Order._meta.label_lower,
+              "object_id": str(order_id), "data": {"grand_total": grand_total}, "created_at": now}],
+        )  # fmt: skip
+        line_ids = [line.id for line in lines]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {sql.qn(CartLine._meta.db_table)} WHERE {sql.qn(CartLine._meta.pk.column)} IN ({sql.in_placeholders(line_ids)})",
+                line_ids,
+            )
+        # Last, so the hot rows stay locked only for these few statements and the commit.
+        product_quantities = _stock_reserve(requested=requested, lines=lines)
         _product_stock_move(product_quantities=product_quantities, delta_sign=-1)
         products_changed(product_ids=sorted(product_quantities))
-    order.vendor_orders_placed = vendor_orders  # what the caller may show without another query
+
+    order = Order(id=order_id, **{name: value for name, value in order_values.items() if name != "buyer_id"})
+    order.buyer = buyer
+    order._state.adding, order._state.db = False, connection.alias
+    # What the caller may show without another query.
+    order.vendor_orders_placed = [
+        VendorOrder(id=pk, **values) for pk, values in zip(vendor_order_ids, vendor_order_values, strict=True)
+    ]
     return order
 
 
-def _stock_reserve(*, requested: dict[int, int], variants: dict[int, ProductVariant]) -> None:
-    for variant_id in sorted(requested):
-        quantity = requested[variant_id]
-        reserved = ProductVariant.objects.filter(pk=variant_id, stock__gte=quantity).update(stock=F("stock") - quantity)
-        if not reserved:
-            available = ProductVariant.objects.filter(pk=variant_id).values_list("stock", flat=True).first() or 0
-            raise OutOfStock(sku=variants[variant_id].sku, available=max(available, 0), requested=quantity)
+def _stock_reserve(*, requested: dict[int, int], lines: list[_Line]) -> dict[int, int]:
+    """The conditional UPDATE per variant, in variant-id order; OutOfStock if one fails (the
+    caller's transaction then rolls everything back). Returns units per product."""
+    by_variant = {line.variant_id: line for line in lines}
+    meta = ProductVariant._meta
+    table, stock, pk = sql.qn(meta.db_table), sql.qn(meta.get_field("stock").column), sql.qn(meta.pk.column)
+    statement = f"UPDATE {table} SET {stock} = {stock} - %s WHERE {pk} = %s AND {stock} >= %s"
+    product_quantities: dict[int, int] = defaultdict(int)
+    with connection.cursor() as cursor:
+        for variant_id in sorted(requested):
+            quantity = requested[variant_id]
+            cursor.execute(statement, [quantity, variant_id, quantity])
+            if cursor.rowcount != 1:
+                available = ProductVariant.objects.filter(pk=variant_id).values_list("stock", flat=True).first() or 0
+                raise OutOfStock(sku=by_variant[variant_id].sku, available=max(available, 0), requested=quantity)
+            product_quantities[by_variant[variant_id].product_id] += quantity
+    return product_quantities
 
 
 def _product_stock_move(*, product_quantities: dict[int, int], delta_sign: int) -> None:

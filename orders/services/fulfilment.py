@@ -32,7 +32,7 @@ CARRIER_MAX_LENGTH = 60
 TRACKING_MAX_LENGTH = 60
 
 
-class InvalidShipment(DomainError):
+class InvalidShipmentError(DomainError):
     code = "invalid_shipment"
     http_status = 400
     default_message = "{reason}"
@@ -106,9 +106,9 @@ def vendor_order_ship(*, vendor_order: VendorOrder, actor: User, carrier: str, t
     carrier = (carrier or "").strip()
     tracking_number = (tracking_number or "").strip()
     if not carrier or not tracking_number:
-        raise InvalidShipment(reason="Carrier and tracking number are required.")
+        raise InvalidShipmentError(reason="Carrier and tracking number are required.")
     if len(carrier) > CARRIER_MAX_LENGTH or len(tracking_number) > TRACKING_MAX_LENGTH:
-        raise InvalidShipment(reason="Carrier and tracking number must be at most 60 characters.")
+        raise InvalidShipmentError(reason="Carrier and tracking number must be at most 60 characters.")
     _require_shop_staff(actor=actor, vendor_order=vendor_order)
     check_vendor_order_transition(vendor_order, VO.SHIPPED)
     with transaction.atomic():

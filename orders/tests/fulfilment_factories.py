@@ -74,7 +74,9 @@ def placed_order(
                 line_total=line_total,
             )
             vendor_items += line_total
-        VendorOrder.objects.filter(pk=vendor_order.pk).update(items_total=vendor_items, total=vendor_items + Decimal(shipping))
+        VendorOrder.objects.filter(pk=vendor_order.pk).update(
+            items_total=vendor_items, total=vendor_items + Decimal(shipping)
+        )
         items_total += vendor_items
         shipping_total += Decimal(shipping)
     Order.objects.filter(pk=order.pk).update(

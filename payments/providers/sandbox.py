@@ -46,7 +46,7 @@ EVENT_FAILED = "payment.failed"
 DELIVERY_TIMEOUT_SECONDS = 10
 
 
-class DeliveryFailed(Exception):
+class NotificationDeliveryError(Exception):
     """The merchant could not be reached or answered 5xx: the worker retries with backoff."""
 
 
@@ -133,7 +133,7 @@ def signed_headers(body: bytes, *, timestamp: int | None = None) -> dict[str, st
 def sandbox_notification_deliver(*, charge_id: int) -> bool:
     """POST the signed notification to the merchant. Idempotent: a charge already acknowledged is
     not sent again. Returns True when accepted (2xx), False when refused for good (4xx: a retry
-    cannot change the answer); raises DeliveryFailed (network error, 5xx) so the worker retries."""
+    cannot change the answer); raises NotificationDeliveryError (network error, 5xx) so the worker retries."""
     charge = SandboxCharge.objects.get(pk=charge_id)
     if charge.notified_at is not None:
         return True
@@ -156,7 +156,7 @@ def sandbox_notification_deliver(*, charge_id: int) -> bool:
         error = f"{type(exc).__name__}: {exc}"
     _record_attempt(charge_id, error=error, accepted=accepted)
     if not accepted:
-        raise DeliveryFailed(error)
+        raise NotificationDeliveryError(error)
     return True
 
 

@@ -110,7 +110,10 @@ def test_api_refuses_other_buyers_orders_and_expired_orders(buyer, other_buyer, 
     api.force_authenticate(buyer)
     expired = api.post("/api/v1/payments/", {"order_number": order.number}, format="json")
     assert expired.status_code == 400 and "expired" in expired.json()["message"]
-    assert api.post("/api/v1/payments/", {"order_number": order.number, "provider": "nope"}, format="json").status_code == 404
+    assert (
+        api.post("/api/v1/payments/", {"order_number": order.number, "provider": "nope"}, format="json").status_code
+        == 404
+    )
     assert not Payment.objects.exists()
 
 

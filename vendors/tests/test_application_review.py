@@ -148,3 +148,35 @@ def test_admin_opens_a_document_but_the_public_cannot(client, admin_user, buyer,
 
     change = client.get(f"{CHANGELIST}{submitted_application.pk}/change/").content.decode()
     assert url in change
+
+
+def test_reviewer_decides_from_the_application_page(client, admin_user, buyer, submitted_application, other_buyer):
+    from vendors.services import vendor_application_submit
+    from vendors.tests.helpers import application_form
+
+    client.force_login(admin_user)
+    decide = f"{CHANGELIST}{submitted_application.pk}/decide/"
+    assert decide in client.get(f"{CHANGELIST}{submitted_application.pk}/change/").content.decode()
+    page = client.get(decide).content.decode()
+    assert "91350100M000100Y43" in page and "licence.pdf" in page
+
+    client.post(decide, {"_reject": "1", "reason": ""})
+    submitted_application.refresh_from_db()
+    assert submitted_application.status == VendorApplication.Status.SUBMITTED
+
+    client.post(decide, {"_approve": "1"})
+    submitted_application.refresh_from_db()
+    assert submitted_application.status == VendorApplication.Status.APPROVED
+    assert Vendor.objects.filter(slug="bamboo-crafts").exists()
+
+    other = vendor_application_submit(applicant=other_buyer, **application_form(slug="silk-road"))
+    client.post(f"{CHANGELIST}{other.pk}/decide/", {"_reject": "1", "reason": "Documents expired"})
+    other.refresh_from_db()
+    assert (other.status, other.decision_reason) == ("rejected", "Documents expired")
+
+
+def test_non_staff_cannot_open_the_review_page(client, buyer, submitted_application):
+    client.force_login(buyer)
+    response = client.post(f"{CHANGELIST}{submitted_application.pk}/decide/", {"_approve": "1"})
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert not Vendor.objects.exists()
