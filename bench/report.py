@@ -69,9 +69,10 @@ def main(path: str) -> int:
             result = verdict(row, ratio, target)
             misses += result not in ("PASS", "")
             cache = f"  [X-Page-Cache: {row['cache']}]" if mode == "cache_on" and row["cache"] else ""
+            rps = f"{row['rps']:,.0f}" if row["rps"] >= 100 else f"{row['rps']:.1f}"
+            shown = "-" if ratio is None else f"{ratio:.3f}" if ratio >= 0.01 else f"{ratio:.4f}"
             print(
-                f"  {LABELS[name]:<18} {row['url'][:44]:<44} {row['rps']:>9,.0f} "
-                f"{(f'{ratio:.3f}' if ratio is not None else '-'):>7} "
+                f"  {LABELS[name]:<18} {row['url'][:44]:<44} {rps:>9} {shown:>7} "
                 f"{(f'>={target}' if target else ''):>7}  {result}{cache}"
             )
     print(f"\n{misses} page figure(s) below target or in error." if misses else "\nEvery page figure meets its target.")

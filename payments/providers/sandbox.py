@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -161,8 +162,6 @@ def sandbox_notification_deliver(*, charge_id: int) -> bool:
 
 
 def _record_attempt(charge_id: int, *, error: str, accepted: bool = False) -> None:
-    from django.db.models import F
-
     fields = {"notify_attempts": F("notify_attempts") + 1, "last_notify_error": error[:300]}
     if accepted:
         fields["notified_at"] = timezone.now()
