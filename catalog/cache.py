@@ -16,6 +16,7 @@ import functools
 import hashlib
 import time
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -24,6 +25,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import get_language
 
+T = TypeVar("T")
 LISTING = "listing"
 VERSION_PREFIX = "catalog:v:"
 PAGE_PREFIX = "catalog:page:"
@@ -57,6 +59,27 @@ def products_changed(*, product_ids: Iterable[int]) -> None:
 def catalog_changed() -> None:
     """Invalidate every listing page after commit (categories, shops, anything catalog-wide)."""
     transaction.on_commit(lambda: _bump([LISTING]))
+
+
+# --- Listing counts -----------------------------------------------------------------------
+
+COUNTS_PREFIX = "catalog:counts:"
+
+
+def counts_cached(key: str, compute: Callable[[], T]) -> T:
+    """The facet counts of a filtered set, computed once per listing version (so never stale:
+    every product change moves the version) and kept CATALOG_COUNTS_CACHE_SECONDS. Counting a
+    whole market by shop, category and attribute takes far longer than showing a page of it."""
+    seconds = getattr(settings, "CATALOG_COUNTS_CACHE_SECONDS", 0)
+    if not seconds:
+        return compute()
+    version = _current_versions([LISTING])[LISTING]
+    full_key = COUNTS_PREFIX + hashlib.sha256(f"{version}|{key}".encode()).hexdigest()
+    found = cache.get(full_key)
+    if found is None:
+        found = compute()
+        cache.set(full_key, found, timeout=seconds)
+    return found
 
 
 # --- Reading and writing pages ------------------------------------------------------------

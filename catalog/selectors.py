@@ -7,7 +7,7 @@ counts the same filtered set by shop, category, attribute value and stock.
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
 
 from catalog.models import Attribute, AttributeValue, Category, Product, ProductImage, ProductVariant
 from catalog.search import search_filter
@@ -38,8 +38,11 @@ def variant_orderable_qs() -> QuerySet[ProductVariant]:
     )
 
 
-def _in_stock() -> Exists:
-    return Exists(ProductVariant.objects.filter(product=OuterRef("pk"), is_active=True, stock__gt=0))
+def _in_stock() -> Q:
+    """In stock: an active variant has stock. `total_stock` is the sum of the active variants'
+    stock, kept by catalog services and the order services' stock updates, so this is one
+    column test instead of a variant subquery per product."""
+    return Q(total_stock__gt=0)
 
 
 def _parse_attribute_slug(slug: str) -> tuple[str | None, str]:
@@ -115,7 +118,9 @@ def product_list(
         in_stock=in_stock,
     )
     queryset = filters.apply(product_visible_qs())
-    queryset = queryset.select_related("vendor").defer(*LISTING_DEFERRED).annotate(has_stock=_in_stock())
+    queryset = queryset.select_related("vendor").defer(*LISTING_DEFERRED).annotate(
+        has_stock=Case(When(total_stock__gt=0, then=Value(True)), default=Value(False), output_field=BooleanField())
+    )
     searching = bool(query and query.strip())
     if sort == "relevance" and not searching:
         sort = "newest"
@@ -205,10 +210,85 @@ class AttributeFacet:
 
 @dataclass
 class Facets:
+    total: int
     shops: list[FacetValue]
     categories: list[FacetValue]
     attributes: list[AttributeFacet]
     in_stock: int
+
+
+@dataclass(frozen=True)
+class ListingCounts:
+    """The numbers behind a listing's facets, as ids and counts (no labels: language-free, so
+    one cached copy serves every language)."""
+
+    total: int
+    in_stock: int
+    shops: tuple[tuple[int, int], ...]  # (vendor id, count), shop filter left out
+    categories: dict[int, int]  # category id -> count (exact category, not subtree)
+    attribute_values: dict[int, int]  # attribute value id -> count
+
+
+def _listing_counts(filters: ProductFilters) -> ListingCounts:
+    """Two queries: one GROUP BY (shop, category, in stock) over the set without the shop and
+    stock filters gives the total, the in-stock count, the shop and category counts; one more
+    counts attribute values over the current set."""
+    in_stock_flag = Case(When(total_stock__gt=0, then=Value(True)), default=Value(False), output_field=BooleanField())
+    rows = (
+        filters.apply(product_visible_qs(), skip=frozenset({"vendor", "in_stock"}))
+        .order_by()
+        .annotate(stocked=in_stock_flag)
+        .values_list("vendor_id", "category_id", "stocked")
+        .annotate(n=Count("id"))
+    )
+    vendor_id = filters.vendor.pk if filters.vendor is not None else None
+    total = in_stock = 0
+    shops: dict[int, int] = {}
+    categories: dict[int, int] = {}
+    for row_vendor, row_category, stocked, n in rows:
+        if not filters.in_stock or stocked:
+            shops[row_vendor] = shops.get(row_vendor, 0) + n
+        if vendor_id is not None and row_vendor != vendor_id:
+            continue
+        if stocked:
+            in_stock += n
+        if filters.in_stock and not stocked:
+            continue
+        total += n
+        categories[row_category] = categories.get(row_category, 0) + n
+
+    current = filters.apply(product_visible_qs()).order_by().values("id")
+    attribute_values = dict(
+        ProductVariant.attribute_values.through.objects.filter(
+            productvariant__is_active=True, productvariant__product_id__in=current
+        )
+        .order_by()
+        .values_list("attributevalue_id")
+        .annotate(n=Count("productvariant__product_id", distinct=True))
+    )
+    top_shops = sorted(shops.items(), key=lambda item: (-item[1], item[0]))[:FACET_SHOP_LIMIT]
+    return ListingCounts(
+        total=total, in_stock=in_stock, shops=tuple(top_shops), categories=categories, attribute_values=attribute_values
+    )
+
+
+def listing_counts(filters: ProductFilters) -> ListingCounts:
+    """The facet numbers of a filtered set; cached under the catalog's listing version when
+    settings.CATALOG_COUNTS_CACHE_SECONDS is set (exact: any product change moves the version)."""
+    from catalog.cache import counts_cached
+
+    key = "|".join(
+        [
+            (filters.query or "").strip().lower(),
+            str(filters.category.pk if filters.category else ""),
+            str(filters.vendor.pk if filters.vendor else ""),
+            str(filters.min_price if filters.min_price is not None else ""),
+            str(filters.max_price if filters.max_price is not None else ""),
+            ",".join(sorted(filters.attribute_value_slugs[:MAX_ATTRIBUTE_FILTERS])),
+            "1" if filters.in_stock else "",
+        ]
+    )
+    return counts_cached(key, lambda: _listing_counts(filters))
 
 
 def product_facets(
@@ -223,10 +303,11 @@ def product_facets(
     categories: list[Category] | None = None,
     with_shops: bool = True,
 ) -> Facets:
-    """Counts for the current filtered set: by child category (of the current category, or the
-    roots), by attribute value and in stock. Shop counts leave the shop filter out, so the
-    other shops stay visible as alternatives. A fixed number of queries (at most 5, one more
-    without `categories`)."""
+    """Counts for the current filtered set: the total, by child category (of the current
+    category, or the roots), by attribute value and in stock. Shop counts leave the shop
+    filter out, so the other shops stay visible as alternatives. At most four queries (two
+    for the counts, one for shop names, one for attribute names; one more without
+    `categories`), two when the counts come from the cache."""
     filters = ProductFilters(
         query=query,
         category=category,
@@ -236,67 +317,57 @@ def product_facets(
         attribute_value_slugs=tuple(attribute_value_slugs or ()),
         in_stock=in_stock,
     )
-    current = filters.apply(product_visible_qs())
+    counts = listing_counts(filters)
     if categories is None:
         categories = category_all()
 
-    shop_rows = (
-        []
-        if not with_shops
-        else list(
-            filters.apply(product_visible_qs(), skip=frozenset({"vendor"}))
-            .order_by()
-            .values("vendor_id")
-            .annotate(n=Count("id"))
-            .order_by("-n", "vendor_id")[:FACET_SHOP_LIMIT]
-        )
-    )
-    vendors = Vendor.objects.in_bulk([row["vendor_id"] for row in shop_rows]) if shop_rows else {}
-    shops = [
-        FacetValue(
-            slug=vendors[row["vendor_id"]].slug,
-            label=vendors[row["vendor_id"]].name,
-            count=row["n"],
-            selected=vendor is not None and vendor.pk == row["vendor_id"],
-            obj=vendors[row["vendor_id"]],
-        )
-        for row in shop_rows
-        if row["vendor_id"] in vendors
-    ]
+    shops: list[FacetValue] = []
+    if with_shops and counts.shops:
+        vendors = Vendor.objects.in_bulk([vendor_id for vendor_id, _n in counts.shops])
+        shops = [
+            FacetValue(
+                slug=vendors[vendor_id].slug,
+                label=vendors[vendor_id].name,
+                count=n,
+                selected=vendor is not None and vendor.pk == vendor_id,
+                obj=vendors[vendor_id],
+            )
+            for vendor_id, n in counts.shops
+            if vendor_id in vendors
+        ]
 
-    per_category = dict(current.order_by().values_list("category_id").annotate(n=Count("id")))
-    children = category_children(parent=category, categories=categories)
     category_facets = []
-    for child in children:
+    for child in category_children(parent=category, categories=categories):
         if child.path:
-            count = sum(per_category.get(c.pk, 0) for c in categories if c.path.startswith(child.path))
+            count = sum(counts.categories.get(c.pk, 0) for c in categories if c.path.startswith(child.path))
         else:
-            count = per_category.get(child.pk, 0)
+            count = counts.categories.get(child.pk, 0)
         if count:
             category_facets.append(FacetValue(slug=child.slug, label=child.name, count=count, obj=child))
 
     selected = set(filters.attribute_value_slugs)
-    values = (
-        AttributeValue.objects.filter(
-            variants__is_active=True, variants__product_id__in=current.order_by().values("id")
-        )
-        .select_related("attribute")
-        .annotate(n=Count("variants__product_id", distinct=True))
-        .order_by("attribute__slug", "value")
-    )
     attributes: dict[int, AttributeFacet] = {}
-    for value in values:
-        facet = attributes.setdefault(
-            value.attribute_id, AttributeFacet(slug=value.attribute.slug, name=value.attribute.name, values=[])
-        )
-        slug = f"{value.attribute.slug}:{value.slug}"
-        facet.values.append(
-            FacetValue(slug=slug, label=value.value, count=value.n, selected=slug in selected or value.slug in selected)
-        )
-
-    in_stock_count = filters.apply(product_visible_qs(), skip=frozenset({"in_stock"})).filter(_in_stock()).count()
+    if counts.attribute_values:
+        values = AttributeValue.objects.filter(pk__in=list(counts.attribute_values)).select_related("attribute")
+        for value in sorted(values, key=lambda v: (v.attribute.slug, v.value)):
+            facet = attributes.setdefault(
+                value.attribute_id, AttributeFacet(slug=value.attribute.slug, name=value.attribute.name, values=[])
+            )
+            slug = f"{value.attribute.slug}:{value.slug}"
+            facet.values.append(
+                FacetValue(
+                    slug=slug,
+                    label=value.value,
+                    count=counts.attribute_values[value.pk],
+                    selected=slug in selected or value.slug in selected,
+                )
+            )
     return Facets(
-        shops=shops, categories=category_facets, attributes=list(attributes.values()), in_stock=in_stock_count
+        total=counts.total,
+        shops=shops,
+        categories=category_facets,
+        attributes=list(attributes.values()),
+        in_stock=counts.in_stock,
     )
 
 

@@ -6,6 +6,7 @@ Every page here is served from the page cache to anonymous visitors (catalog/cac
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.utils.functional import cached_property
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 
@@ -18,6 +19,18 @@ from vendors.models import Vendor
 
 PAGE_SIZE = 24
 HOME_PRODUCTS = 12
+
+
+class CountedPaginator(Paginator):
+    """A paginator told the count (the facets counted the same set already)."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
 
 
 def _url_with(query: QueryDict, **changes) -> str:
@@ -59,9 +72,9 @@ def _listing_context(
         kwargs["vendor"] = vendor
     default_sort = "relevance" if searching and kwargs["query"] else "newest"
     sort = form.cleaned_data.get("sort") or default_sort
-    paginator = Paginator(selectors.product_list(**kwargs, sort=sort), PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
     facets = selectors.product_facets(**kwargs, categories=categories, with_shops=vendor is None)
+    paginator = CountedPaginator(selectors.product_list(**kwargs, sort=sort), PAGE_SIZE, count=facets.total)
+    page = paginator.get_page(request.GET.get("page"))
 
     query = request.GET
     for shop in facets.shops:

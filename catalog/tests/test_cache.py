@@ -104,11 +104,11 @@ def test_stock_change_invalidates_product_and_listing_pages(client, market, djan
     assert 'action="/cart/add/"' in client.get(product_path).content.decode()
     assert 'In stock only <span class="count">4</span>' in client.get("/products/").content.decode()
 
-    change(
-        django_capture_on_commit_callbacks,
-        lambda: ProductVariant.objects.filter(product=market.phone_y).update(stock=0),
-        [market.phone_y.pk],
-    )
+    def sell_out():  # as the order services do: the variants' stock and the product's total
+        ProductVariant.objects.filter(product=market.phone_y).update(stock=0)
+        Product.objects.filter(pk=market.phone_y.pk).update(total_stock=0)
+
+    change(django_capture_on_commit_callbacks, sell_out, [market.phone_y.pk])
     page = client.get(product_path).content.decode()
     assert 'data-testid="sold-out"' in page
     assert 'In stock only <span class="count">3</span>' in client.get("/products/").content.decode()

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.db.models import CharField, Exists, F, OuterRef
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -178,21 +178,36 @@ def _lines_read(cart_id: int) -> list[_Line]:
     return lines
 
 
+_TEMPLATE_FIELDS = (
+    "id",
+    "vendor_id",
+    "name",
+    "base_fee",
+    "per_item_fee",
+    "free_over",
+    "excluded_regions",
+    "is_default",
+)
+
+
 def _templates_read(vendor_ids: list[int]) -> dict[int, list[ShippingTemplate]]:
     """Active shipping templates of these shops, the default first (one query, no ORM compile)."""
-    meta = ShippingTemplate._meta
-    names = ["id", "vendor_id", "name", "base_fee", "per_item_fee", "free_over", "excluded_regions", "is_default"]
-    columns = [sql.qn(meta.get_field(name).column) for name in names]
-    statement = "SELECT {} FROM {} WHERE {} = %s AND {} IN ({}) ORDER BY {}, {} DESC, {}".format(
-        ", ".join(columns),
-        sql.qn(meta.db_table),
-        sql.qn(meta.get_field("is_active").column),
-        columns[1],
-        sql.in_placeholders(vendor_ids),
-        columns[1],
-        columns[7],
-        columns[0],
-    )
+
+    def build() -> str:
+        meta = ShippingTemplate._meta
+        columns = [sql.qn(meta.get_field(name).column) for name in _TEMPLATE_FIELDS]
+        return "SELECT {} FROM {} WHERE {} = %s AND {} IN ({}) ORDER BY {}, {} DESC, {}".format(
+            ", ".join(columns),
+            sql.qn(meta.db_table),
+            sql.qn(meta.get_field("is_active").column),
+            columns[1],
+            sql.in_placeholders(vendor_ids),
+            columns[1],
+            columns[7],
+            columns[0],
+        )
+
+    statement = sql.statement(("order_place_templates", len(vendor_ids)), build)
     templates: dict[int, list[ShippingTemplate]] = {vendor_id: [] for vendor_id in vendor_ids}
     with connection.cursor() as cursor:
         cursor.execute(statement, [True, *vendor_ids])
@@ -332,12 +347,7 @@ def order_place(*, buyer: User, cart: Cart, address: Address, shipping_choices: 
             [{"actor_id": buyer.pk, "action": "order.placed", "object_type": Order._meta.label_lower,
               "object_id": str(order_id), "data": {"grand_total": grand_total}, "created_at": now}],
         )  # fmt: skip
-        line_ids = [line.id for line in lines]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {sql.qn(CartLine._meta.db_table)} WHERE {sql.qn(CartLine._meta.pk.column)} IN ({sql.in_placeholders(line_ids)})",
-                line_ids,
-            )
+        sql.rows_delete(CartLine, [line.id for line in lines])
         # Last, so the hot rows stay locked only for these few statements and the commit.
         product_quantities = _stock_reserve(requested=requested, lines=lines)
         _product_stock_move(product_quantities=product_quantities, delta_sign=-1)
@@ -345,7 +355,7 @@ def order_place(*, buyer: User, cart: Cart, address: Address, shipping_choices: 
 
     order = Order(id=order_id, **{name: value for name, value in order_values.items() if name != "buyer_id"})
     order.buyer = buyer
-    order._state.adding, order._state.db = False, connection.alias
+    order._state.adding, order._state.db = False, DEFAULT_DB_ALIAS
     # What the caller may show without another query.
     order.vendor_orders_placed = [
         VendorOrder(id=pk, **values) for pk, values in zip(vendor_order_ids, vendor_order_values, strict=True)
@@ -357,27 +367,35 @@ def _stock_reserve(*, requested: dict[int, int], lines: list[_Line]) -> dict[int
     """The conditional UPDATE per variant, in variant-id order; OutOfStock if one fails (the
     caller's transaction then rolls everything back). Returns units per product."""
     by_variant = {line.variant_id: line for line in lines}
+    statement = sql.statement(("variant_stock_take",), _stock_take_statement)
+    product_quantities: dict[int, int] = defaultdict(int)
+    for variant_id in sorted(requested):
+        quantity = requested[variant_id]
+        if sql.execute(statement, [quantity, variant_id, quantity]) != 1:
+            available = ProductVariant.objects.filter(pk=variant_id).values_list("stock", flat=True).first() or 0
+            raise OutOfStock(sku=by_variant[variant_id].sku, available=max(available, 0), requested=quantity)
+        product_quantities[by_variant[variant_id].product_id] += quantity
+    return product_quantities
+
+
+def _stock_take_statement() -> str:
     meta = ProductVariant._meta
     table, stock, pk = sql.qn(meta.db_table), sql.qn(meta.get_field("stock").column), sql.qn(meta.pk.column)
-    statement = f"UPDATE {table} SET {stock} = {stock} - %s WHERE {pk} = %s AND {stock} >= %s"
-    product_quantities: dict[int, int] = defaultdict(int)
-    with connection.cursor() as cursor:
-        for variant_id in sorted(requested):
-            quantity = requested[variant_id]
-            cursor.execute(statement, [quantity, variant_id, quantity])
-            if cursor.rowcount != 1:
-                available = ProductVariant.objects.filter(pk=variant_id).values_list("stock", flat=True).first() or 0
-                raise OutOfStock(sku=by_variant[variant_id].sku, available=max(available, 0), requested=quantity)
-            product_quantities[by_variant[variant_id].product_id] += quantity
-    return product_quantities
+    return f"UPDATE {table} SET {stock} = {stock} - %s WHERE {pk} = %s AND {stock} >= %s"
+
+
+def _product_stock_statement() -> str:
+    meta = Product._meta
+    table, total, pk = sql.qn(meta.db_table), sql.qn(meta.get_field("total_stock").column), sql.qn(meta.pk.column)
+    return f"UPDATE {table} SET {total} = {total} + %s WHERE {pk} = %s"
 
 
 def _product_stock_move(*, product_quantities: dict[int, int], delta_sign: int) -> None:
     """Keeps the product's listing total (total_stock) in step with its variants' stock. (Units
     sold are counted when the order is paid, by the fulfilment services.)"""
+    statement = sql.statement(("product_total_stock_move",), _product_stock_statement)
     for product_id in sorted(product_quantities):
-        quantity = product_quantities[product_id] * delta_sign
-        Product.objects.filter(pk=product_id).update(total_stock=F("total_stock") + quantity)
+        sql.execute(statement, [product_quantities[product_id] * delta_sign, product_id])
 
 
 def vendor_orders_release_stock(*, vendor_order_ids: list[int]) -> list[int]:

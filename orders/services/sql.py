@@ -14,8 +14,9 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
+from functools import lru_cache
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model, QuerySet
 from django.utils.translation import get_language
 from modeltranslation.utils import build_localized_fieldname
@@ -55,24 +56,57 @@ def compiled_run(key: tuple, build: Callable[[], QuerySet], value: object) -> li
         return cursor.fetchall()
 
 
+@lru_cache(maxsize=256)
+def _insert_statement(vendor: str, model: type[Model], names: tuple[str, ...], count: int, returning: bool) -> str:
+    meta = model._meta
+    placeholder = "(" + ", ".join(["%s"] * len(names)) + ")"
+    statement = "INSERT INTO {} ({}) VALUES {}".format(
+        qn(meta.db_table),
+        ", ".join(qn(meta.get_field(name).column) for name in names),
+        ", ".join([placeholder] * count),
+    )
+    return statement + f" RETURNING {qn(meta.pk.column)}" if returning else statement
+
+
 def rows_insert(model: type[Model], rows: Sequence[dict], *, returning: bool = False) -> list[int]:
     """INSERT the rows (dicts of field name -> value, the same keys in each) in one statement;
     with returning=True, the new primary keys in row order (PostgreSQL and SQLite >= 3.35)."""
+    db = connections[DEFAULT_DB_ALIAS]  # the real connection: the proxy costs on every attribute
+    names = tuple(rows[0])
+    statement = _insert_statement(db.vendor, model, names, len(rows), returning)
+    fields = [(name, model._meta.get_field(name)) for name in names]
+    params = [field.get_db_prep_save(row[name], db) for row in rows for name, field in fields]
+    with db.cursor() as cursor:
+        cursor.execute(statement, params)
+        return [row[0] for row in cursor.fetchall()] if returning else []
+
+
+_statements: dict[tuple, str] = {}
+
+
+def statement(key: tuple, build: Callable[[], str]) -> str:
+    """The SQL text `build()` returns, built once per process and backend for this key."""
+    full_key = (connections[DEFAULT_DB_ALIAS].vendor, *key)
+    text = _statements.get(full_key)
+    if text is None:
+        text = _statements[full_key] = build()
+    return text
+
+
+def execute(text: str, params: Sequence) -> int:
+    """Runs one statement; returns the number of rows it changed."""
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(text, params)
+        return cursor.rowcount
+
+
+def rows_delete(model: type[Model], ids: Sequence[int]) -> int:
     meta = model._meta
-    names = list(rows[0])
-    fields = [meta.get_field(name) for name in names]
-    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = "INSERT INTO {} ({}) VALUES {}".format(
-        qn(meta.db_table), ", ".join(qn(field.column) for field in fields), ", ".join([placeholder] * len(rows))
+    text = statement(
+        ("delete", meta.label, len(ids)),
+        lambda: f"DELETE FROM {qn(meta.db_table)} WHERE {qn(meta.pk.column)} IN ({in_placeholders(ids)})",
     )
-    pairs = list(zip(names, fields, strict=True))
-    params = [field.get_db_prep_save(row[name], connection) for row in rows for name, field in pairs]
-    with connection.cursor() as cursor:
-        if not returning:
-            cursor.execute(sql, params)
-            return []
-        cursor.execute(sql + f" RETURNING {qn(meta.pk.column)}", params)
-        return [row[0] for row in cursor.fetchall()]
+    return execute(text, ids)
 
 
 def localized_field(model: type[Model], name: str) -> str:
