@@ -224,6 +224,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ProductStatusEnum": "catalog.models.Product.Status",
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "VendorOrderStatusEnum": "orders.models.VendorOrder.Status",
+        "PaymentStatusEnum": "payments.models.Payment.Status",
+        "VendorStatusEnum": "vendors.models.Vendor.Status",
+        "ApplicationStatusEnum": "vendors.models.VendorApplication.Status",
+    },
 }
 
 # --- Marketplace rules ----------------------------------------------------------------

@@ -93,7 +93,10 @@ def test_buyer_confirms_receipt_of_a_shipped_part(signed_in, order):
     Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID)
     VendorOrder.objects.filter(order=order).update(status=VendorOrder.Status.PAID)
     VendorOrder.objects.filter(pk=part.pk).update(
-        status=VendorOrder.Status.SHIPPED, carrier="SF Express", tracking_number="SF123456789", shipped_at=timezone.now()
+        status=VendorOrder.Status.SHIPPED,
+        carrier="SF Express",
+        tracking_number="SF123456789",
+        shipped_at=timezone.now(),
     )
     html = signed_in.get(f"/orders/{order.number}/").content.decode()
     assert "SF123456789" in html

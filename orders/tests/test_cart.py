@@ -21,7 +21,9 @@ from orders.services.cart import (
 
 @pytest.fixture
 def tea(shop_a):
-    return VariantFactory(product__vendor=shop_a, product__title="Longjing green tea", sku="TEA-1", price="45.00", stock=5)
+    return VariantFactory(
+        product__vendor=shop_a, product__title="Longjing green tea", sku="TEA-1", price="45.00", stock=5
+    )
 
 
 @pytest.fixture

@@ -50,7 +50,9 @@ def _run_in_threads(count: int, work) -> list:
 
 @pytest.mark.django_db(transaction=True)
 def test_fifty_buyers_race_for_ten_units(shop_a):
-    variant = VariantFactory(product__vendor=shop_a, sku="HOT-1", price="19.90", stock=STOCK, product__total_stock=STOCK)
+    variant = VariantFactory(
+        product__vendor=shop_a, sku="HOT-1", price="19.90", stock=STOCK, product__total_stock=STOCK
+    )
     buyers = []
     for index in range(BUYERS):
         # No password: hashing 50 of them would take most of the test's time.

@@ -46,9 +46,7 @@ def cart(buyer):
 
 
 def _row_counts() -> dict[str, int]:
-    return {
-        model.__name__: model.objects.count() for model in (Order, VendorOrder, OrderLine, OrderEvent, CartLine)
-    }
+    return {model.__name__: model.objects.count() for model in (Order, VendorOrder, OrderLine, OrderEvent, CartLine)}
 
 
 def test_order_has_one_part_per_shop_with_snapshots_and_exact_totals(buyer, cart, address, tea, cup, ball):
@@ -60,7 +58,7 @@ def test_order_has_one_part_per_shop_with_snapshots_and_exact_totals(buyer, cart
     order = order_place(buyer=buyer, cart=cart, address=address, shipping_choices={})
 
     order.refresh_from_db()
-    assert order.number.startswith("SQ") and len(order.number) == 16
+    assert order.number.startswith("SQ") and len(order.number) == 18
     assert order.status == Order.Status.PENDING_PAYMENT
     # Tea House: 100.20 of goods is over its 99.00 free-shipping line; Panda Sports charges 12.00.
     assert order.items_total == Decimal("340.20")
@@ -234,3 +232,28 @@ def test_placing_runs_a_fixed_number_of_queries(buyer, address, django_assert_ma
         cart_add_line(cart=cart, variant_id=variant.pk, quantity=1)
     with django_assert_max_num_queries(9 + 2 * len(variants) + 2):
         order_place(buyer=buyer, cart=cart, address=address)
+
+
+def test_a_clashing_order_number_is_replaced(buyer, address, tea, monkeypatch):
+    import secrets
+
+    first = order_place(buyer=buyer, cart=_cart_with(buyer, tea), address=address)
+    clash = int(
+        first.number[8:].translate(
+            str.maketrans("0123456789ABCDEFGHJKMNPQRSTVWXYZ", "0123456789abcdefghijklmnopqrstuv")
+        ),
+        32,
+    )
+    replies = iter([clash.to_bytes(7, "big"), b"\x01" * 7])
+    monkeypatch.setattr(secrets, "token_bytes", lambda n: next(replies))
+
+    second = order_place(buyer=buyer, cart=_cart_with(buyer, tea), address=address)
+
+    assert second.number != first.number and Order.objects.count() == 2
+    assert VendorOrder.objects.filter(number__startswith=second.number).count() == 1
+
+
+def _cart_with(buyer, variant):
+    cart = cart_get_or_create(user=buyer, session_key=None)
+    cart_add_line(cart=cart, variant_id=variant.pk, quantity=1)
+    return cart
