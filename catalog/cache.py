@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import get_language
 
@@ -67,14 +67,21 @@ COUNTS_PREFIX = "catalog:counts:"
 
 
 def counts_cached(key: str, compute: Callable[[], T]) -> T:
-    """The facet counts of a filtered set, computed once per listing version (so never stale:
-    every product change moves the version) and kept CATALOG_COUNTS_CACHE_SECONDS. Counting a
-    whole market by shop, category and attribute takes far longer than showing a page of it."""
-    seconds = getattr(settings, "CATALOG_COUNTS_CACHE_SECONDS", 0)
-    if not seconds:
+    """The facet counts of a filtered set, computed once per catalog state and kept for
+    settings.CATALOG_COUNTS_CACHE_SECONDS (default 300; 0 turns it off). Counting a whole
+    market by shop, category and attribute takes far longer than showing a page of it.
+
+    Never stale: the key holds the listing version (moved after every committed product
+    change) and the highest product id (so rows inserted without services still count).
+    Never used inside a transaction: what it sees may not be committed."""
+    seconds = getattr(settings, "CATALOG_COUNTS_CACHE_SECONDS", 300)
+    if not seconds or connection.in_atomic_block:
         return compute()
+    from catalog.models import Product
+
     version = _current_versions([LISTING])[LISTING]
-    full_key = COUNTS_PREFIX + hashlib.sha256(f"{version}|{key}".encode()).hexdigest()
+    newest = Product.objects.order_by("-pk").values_list("pk", flat=True).first()
+    full_key = COUNTS_PREFIX + hashlib.sha256(f"{version}|{newest}|{key}".encode()).hexdigest()
     found = cache.get(full_key)
     if found is None:
         found = compute()

@@ -76,6 +76,8 @@ class Product(models.Model):
     cover_thumbnail = models.CharField(max_length=255, blank=True)
     search_document = models.TextField(blank=True, editable=False)
     search_vector = SearchVectorField(null=True, editable=False)
+    # Titles, shop names and SKUs only: small enough to rank thousands of matches quickly.
+    search_rank_vector = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -21,7 +21,7 @@ SORTS = ("newest", "price", "-price", "best_selling", "relevance")
 FACET_SHOP_LIMIT = 20
 MAX_ATTRIBUTE_FILTERS = 10
 # Columns a listing card never shows: the long texts and the search data.
-LISTING_DEFERRED = ("description", "search_document", "search_vector", "ban_reason")
+LISTING_DEFERRED = ("description", "search_document", "search_vector", "search_rank_vector", "ban_reason")
 
 
 def product_visible_qs() -> QuerySet[Product]:
@@ -381,7 +381,7 @@ def product_detail_get(*, slug: str | None = None, product_id: int | None = None
     product = (
         product_visible_qs()
         .select_related("vendor", "category")
-        .defer("search_document", "search_vector")
+        .defer("search_document", "search_vector", "search_rank_vector")
         .prefetch_related(
             Prefetch(
                 "variants",

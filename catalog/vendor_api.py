@@ -15,7 +15,6 @@ from catalog.services import (
     product_create,
     product_duplicate,
     product_image_add,
-    product_set_status,
     product_update,
     stock_bulk_update,
     variant_create,
@@ -125,12 +124,7 @@ class VendorProductDetailApi(_VendorProductsApi):
         product = self._product(product_id, for_edit=False)
         payload = VendorProductPatchInput(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
-        data = dict(payload.validated_data)
-        new_status = data.pop("status", None)
-        if data:
-            product = product_update(product=product, actor=request.user, data=data)
-        if new_status:
-            product_set_status(product=product, actor=request.user, status=new_status)
+        product = product_update(product=product, actor=request.user, data=payload.validated_data)
         return self._product_response(product.pk)
 
 

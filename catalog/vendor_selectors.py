@@ -2,6 +2,7 @@
 or image is fetched together with the shop it must belong to: anything else is "not found"."""
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from catalog.models import Product, ProductImage, ProductVariant
 from marketplace.errors import NotFound
@@ -24,14 +25,14 @@ def product_get_for_vendor(*, vendor: Vendor, id: int, for_edit: bool = False) -
         queryset = queryset.prefetch_related(_variants_with_options(), "images")
     product = queryset.filter(pk=id).first()
     if product is None:
-        raise NotFound("Product not found.")
+        raise NotFound(_("Product not found."))
     return product
 
 
 def variant_get_for_vendor(*, vendor: Vendor, id: int) -> ProductVariant:
     variant = ProductVariant.objects.filter(vendor=vendor, pk=id).select_related("product").first()
     if variant is None:
-        raise NotFound("Variant not found.")
+        raise NotFound(_("Variant not found."))
     return variant
 
 
@@ -40,7 +41,7 @@ def product_image_get_for_vendor(*, vendor: Vendor, product: Product, id: int) -
         ProductImage.objects.filter(product__vendor=vendor, product=product, pk=id).select_related("product").first()
     )
     if image is None:
-        raise NotFound("Image not found.")
+        raise NotFound(_("Image not found."))
     return image
 
 

@@ -17,6 +17,13 @@ class Cart(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False) | models.Q(session_key__isnull=False), name="cart_has_owner"
+            )
+        ]
+
     def __str__(self) -> str:
         return f"cart {self.pk}"
 
@@ -124,6 +131,13 @@ class VendorOrder(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["vendor", "status", "-created_at"], name="vendor_order_queue_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "vendor"], name="vendor_order_one_per_shop"),
+            models.CheckConstraint(
+                condition=models.Q(items_total__gte=0, shipping_total__gte=0, total__gte=0),
+                name="vendor_order_totals_not_negative",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number

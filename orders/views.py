@@ -127,10 +127,8 @@ def checkout(request: HttpRequest) -> HttpResponse:
     cart = selectors.cart_find(user=request.user, session_key=None)
     data = request.POST if request.method == "POST" else request.GET
     addresses = list(selectors.address_list_for_user(user=request.user))
-    address = None
-    if data.get("address"):
-        address = next((a for a in addresses if str(a.pk) == data["address"]), None)
-    if address is None and addresses:
+    address = next((a for a in addresses if str(a.pk) == data.get("address")), None)
+    if address is None and request.method == "GET" and addresses:
         address = addresses[0]  # ordering puts the default first
 
     if request.method == "POST":

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from catalog.models import Category, Product, ProductVariant
 from catalog.resources import PRODUCT_COLUMNS, CsvFileError, csv_records_read
@@ -36,7 +37,14 @@ class ImportFailed(DomainError):  # noqa: N818
 
     def __init__(self, errors: list[RowError]):
         self.errors = errors
-        super().__init__(count=len(errors))
+        super().__init__(
+            ngettext(
+                "Nothing was imported: %(count)d problem found.",
+                "Nothing was imported: %(count)d problems found.",
+                len(errors),
+            )
+            % {"count": len(errors)}
+        )
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Products: create, edit, duplicate, status changes by the shop, bans by the marketplace."""
 
+import re
 import secrets
 from typing import TypedDict
 
@@ -34,7 +35,7 @@ class ProductData(TypedDict, total=False):
     description_zh_hans: str
     category: Category
     slug: str  # only when creating; an address once given never changes
-    status: str  # only when creating (edits go through product_set_status)
+    status: str
     variants: list[VariantData]  # only when creating
 
 
@@ -84,7 +85,11 @@ def _slug_base(*, title: str, requested: str) -> str:
 
 
 def _slug_free(base: str) -> str:
-    taken = set(Product.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    taken = set(
+        Product.objects.filter(slug__startswith=base, slug__regex=rf"^{re.escape(base)}(-[0-9]+)?$").values_list(
+            "slug", flat=True
+        )
+    )
     if base not in taken:
         return base
     number = 2
@@ -124,7 +129,10 @@ def status_change(*, product: Product, actor: User | None, status: str) -> bool:
         product.status = status
         return False
     if status == Product.Status.ACTIVE and locked.is_banned:
-        raise ProductBanned(reason=locked.ban_reason)
+        raise ProductBanned(
+            _("This product was banned by the marketplace (%(reason)s); it cannot be put on sale.")
+            % {"reason": locked.ban_reason}
+        )
     old = locked.status
     product.status = status
     product_sellable_check(product=product)
@@ -152,11 +160,14 @@ def product_create(*, vendor: Vendor, actor: User, data: ProductData) -> Product
 
 @transaction.atomic
 def product_update(*, product: Product, actor: User, data: ProductData) -> Product:
-    """Edits titles, descriptions and category (only the keys present). Only changed columns
-    are written: the order side updates sold_count and the derived fields concurrently."""
+    """Edits titles, descriptions, category and status (only the keys present), all or nothing.
+    Only changed columns are written: the order side updates sold_count and the derived fields
+    concurrently. A status change follows product_set_status's rules."""
     changed = product_fields_apply(product=product, data=data)
     if changed:
         product.save(update_fields=[*changed, "updated_at"])
+    status_changed = bool(data.get("status")) and status_change(product=product, actor=actor, status=data["status"])
+    if changed or status_changed:
         product_refresh_derived(product_ids=[product.pk])
         product.refresh_from_db()
     return product

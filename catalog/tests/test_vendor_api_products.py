@@ -135,11 +135,11 @@ def test_patch_edits_fields_and_status_with_the_ban_rule(api, owner_a, admin_use
 
     product_ban(product=longjing, actor=admin_user, reason="Counterfeit")
     api.patch(url, {"status": "hidden"}, format="json")
-    response = api.patch(url, {"status": "active"}, format="json")
+    response = api.patch(url, {"title_en": "Longjing again", "status": "active"}, format="json")
     assert response.status_code == 409
     assert response.json()["code"] == "product_banned" and "Counterfeit" in response.json()["message"]
     longjing.refresh_from_db()
-    assert longjing.status == "hidden"
+    assert (longjing.status, longjing.title_en) == ("hidden", "Longjing")  # all or nothing
 
 
 def test_variants_are_added_and_patched(api, owner_a, longjing):

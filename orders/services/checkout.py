@@ -364,7 +364,6 @@ def _order_place(
         sql.rows_delete(CartLine, [line.id for line in lines])
         # Last, so the hot rows stay locked only for these few statements and the commit.
         product_quantities = _stock_reserve(requested=requested, lines=lines)
-        _product_stock_move(product_quantities=product_quantities, delta_sign=-1)
         products_changed(product_ids=sorted(product_quantities))
 
     order = Order(id=order_id, **{name: value for name, value in order_values.items() if name != "buyer_id"})
@@ -378,18 +377,48 @@ def _order_place(
 
 
 def _stock_reserve(*, requested: dict[int, int], lines: list[_Line]) -> dict[int, int]:
-    """The conditional UPDATE per variant, in variant-id order; OutOfStock if one fails (the
-    caller's transaction then rolls everything back). Returns units per product."""
+    """Takes the stock: the conditional UPDATE per variant in variant-id order, then each
+    product's total_stock; OutOfStock if a variant lacks stock (the caller's transaction then
+    rolls everything back). Returns units per product.
+
+    Every statement here runs while holding the hot rows' locks, and each round trip also
+    waits for the thread to get the GIL back, so the one-variant order (the hot item's case)
+    does it in a single statement on PostgreSQL. Locks are always taken variants first, then
+    products, so the two forms cannot deadlock with each other."""
     by_variant = {line.variant_id: line for line in lines}
-    statement = sql.statement(("variant_stock_take",), _stock_take_statement)
     product_quantities: dict[int, int] = defaultdict(int)
+    for variant_id, quantity in requested.items():
+        product_quantities[by_variant[variant_id].product_id] += quantity
+    if len(requested) == 1 and connection.vendor == "postgresql":
+        ((variant_id, quantity),) = requested.items()
+        statement = sql.statement(("variant_and_product_stock_take",), _stock_and_total_take_statement)
+        if sql.execute(statement, [quantity, variant_id, quantity, quantity]) != 1:
+            _out_of_stock(variant_id=variant_id, sku=by_variant[variant_id].sku, requested=quantity)
+        return product_quantities
+    statement = sql.statement(("variant_stock_take",), _stock_take_statement)
     for variant_id in sorted(requested):
         quantity = requested[variant_id]
         if sql.execute(statement, [quantity, variant_id, quantity]) != 1:
-            available = ProductVariant.objects.filter(pk=variant_id).values_list("stock", flat=True).first() or 0
-            raise OutOfStock(sku=by_variant[variant_id].sku, available=max(available, 0), requested=quantity)
-        product_quantities[by_variant[variant_id].product_id] += quantity
+            _out_of_stock(variant_id=variant_id, sku=by_variant[variant_id].sku, requested=quantity)
+    _product_stock_move(product_quantities=product_quantities, delta_sign=-1)
     return product_quantities
+
+
+def _out_of_stock(*, variant_id: int, sku: str, requested: int):
+    available = ProductVariant.objects.filter(pk=variant_id).values_list("stock", flat=True).first() or 0
+    raise OutOfStock(sku=sku, available=max(available, 0), requested=requested)
+
+
+def _stock_and_total_take_statement() -> str:
+    variant, product = ProductVariant._meta, Product._meta
+    stock, total = sql.qn(variant.get_field("stock").column), sql.qn(product.get_field("total_stock").column)
+    return (
+        f"WITH taken AS (UPDATE {sql.qn(variant.db_table)} SET {stock} = {stock} - %s"
+        f" WHERE {sql.qn(variant.pk.column)} = %s AND {stock} >= %s"
+        f" RETURNING {sql.qn(variant.get_field('product').column)} AS product_id)"
+        f" UPDATE {sql.qn(product.db_table)} SET {total} = {total} - %s"
+        f" FROM taken WHERE {sql.qn(product.db_table)}.{sql.qn(product.pk.column)} = taken.product_id"
+    )
 
 
 def _stock_take_statement() -> str:

@@ -160,3 +160,10 @@ def test_address_book_crud(signed_in, buyer, other_buyer):
     signed_in.post(f"/addresses/{second.pk}/delete/")
     first.refresh_from_db()
     assert first.is_default and Address.objects.filter(user=buyer).count() == 1
+
+
+def test_a_foreign_address_is_refused_even_when_the_buyer_has_one(signed_in, buyer, other_buyer, filled_cart):
+    AddressFactory(user=buyer)
+    response = signed_in.post("/checkout/", {"address": AddressFactory(user=other_buyer).pk}, follow=True)
+    assert "Choose a delivery address." in response.content.decode()
+    assert not Order.objects.exists()
