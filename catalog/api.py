@@ -4,6 +4,8 @@ The product list takes the same filters, search and ordering as the pages (catal
 parses them, `catalog.selectors.product_list` applies them).
 """
 
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -21,6 +23,7 @@ from catalog.serializers import (
     PublicProductListOutput,
     PublicShopOutput,
 )
+from marketplace.api import PageNumberPagination
 
 
 class PublicAPIView:
@@ -70,12 +73,26 @@ class ShopDetailView(PublicAPIView, generics.RetrieveAPIView):
         return selectors.shop_get(slug=self.kwargs["slug"])
 
 
+class KnownCountPaginator(Paginator):
+    """Takes the count the filter set attached (`known_count`) instead of running COUNT(*)."""
+
+    @cached_property
+    def count(self) -> int:
+        known = getattr(self.object_list, "known_count", None)
+        return known if known is not None else super().count
+
+
+class ProductPagination(PageNumberPagination):
+    django_paginator_class = KnownCountPaginator
+
+
 class ProductListView(PublicAPIView, generics.ListAPIView):
     """Products on sale, filtered, searched and ordered like the market pages. `search` uses the
     same English and Chinese search as /search/ and orders by relevance unless `ordering` says
     otherwise."""
 
     serializer_class = PublicProductListOutput
+    pagination_class = ProductPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = ProductFilterSet
 

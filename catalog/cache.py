@@ -1,15 +1,17 @@
 """Page cache for the public catalog, with invalidation by version counters.
 
-A cached page is stored with a snapshot of the versions it depends on: the catalog-wide
-listing version (every listing, search, category, shop and home page) or one product's version
-(its product page). Services call `products_changed` inside the transaction that changed a
-price, stock or product content; after commit the versions move on, and every stored page
-whose snapshot no longer matches is a miss. Nothing has to be found and deleted.
+Each cached page depends on named versions: every listing, search, category, shop and home
+page on the catalog-wide listing version; a product page on its product's version (by slug,
+so that its name is known from the URL alone). Services call `products_changed` inside the
+transaction that changed a price, stock or product content; after commit those versions move
+on. A stored page carries the versions it was rendered under, read BEFORE its rows were read:
+a change committed while it renders leaves it stale on arrival, so it is never served. Nothing
+has to be found and deleted, and a hit is one Redis round trip (the page and its versions).
 
 Only anonymous GETs are cached, and never a response that sets a cookie or shows messages.
 A cached page must not carry one visitor's CSRF token: while a page is being rendered for
 the cache, `request.page_cache_active` is set, templates leave the token out, and
-static/js/csrf.js fills it in the browser from the `csrftoken` cookie.
+static/js/csrf.js fills it in the browser from the `csrftoken` cookie (from /csrf/).
 """
 
 import functools
@@ -29,15 +31,19 @@ T = TypeVar("T")
 LISTING = "listing"
 VERSION_PREFIX = "catalog:v:"
 PAGE_PREFIX = "catalog:page:"
+COUNTS_PREFIX = "catalog:counts:"
 HEADER = "X-Page-Cache"
+# Versions expire when unused for a week: a page stored under a forgotten version is then
+# simply a miss. (Never `None`: every product slug asked for would live in Redis forever.)
+VERSION_SECONDS = 7 * 24 * 3600
 
 
 def _version_key(name: str) -> str:
     return VERSION_PREFIX + name
 
 
-def product_dependency(product_id: int) -> str:
-    return f"product:{product_id}"
+def product_page_dependency(slug: str) -> str:
+    return f"product:{slug}"
 
 
 def _new_version() -> int:
@@ -46,24 +52,52 @@ def _new_version() -> int:
 
 def _bump(names: Iterable[str]) -> None:
     version = _new_version()
-    cache.set_many({_version_key(name): version for name in names}, timeout=None)
+    cache.set_many({_version_key(name): version for name in names}, timeout=VERSION_SECONDS)
+
+
+def _bump_products(product_ids: list[int]) -> None:
+    from catalog.models import Product
+
+    slugs = Product.objects.filter(pk__in=product_ids).values_list("slug", flat=True)
+    _bump([LISTING, *(product_page_dependency(slug) for slug in slugs)])
 
 
 def products_changed(*, product_ids: Iterable[int]) -> None:
     """Call inside the transaction that changed price, stock or product content; the cached
     pages that show these products are invalidated after commit."""
-    names = [LISTING, *(product_dependency(int(pid)) for pid in set(product_ids))]
-    transaction.on_commit(lambda: _bump(names))
+    ids = sorted({int(pid) for pid in product_ids})
+    transaction.on_commit(lambda: _bump_products(ids))
+
+
+def shop_changed(*, vendor_id: int) -> None:
+    """A shop was suspended, reinstated or renamed: its product pages and every listing are
+    invalidated after commit."""
+    from catalog.models import Product
+
+    transaction.on_commit(
+        lambda: _bump_products(list(Product.objects.filter(vendor_id=vendor_id).values_list("pk", flat=True)))
+    )
 
 
 def catalog_changed() -> None:
-    """Invalidate every listing page after commit (categories, shops, anything catalog-wide)."""
+    """Invalidate every listing page after commit (categories, anything catalog-wide)."""
     transaction.on_commit(lambda: _bump([LISTING]))
 
 
-# --- Listing counts -----------------------------------------------------------------------
+def _versions(names: list[str], found: dict) -> dict[str, int]:
+    """The versions of these names from a get_many result; a missing counter is created, so
+    that pages can be compared with it."""
+    versions: dict[str, int] = {}
+    for name in names:
+        value = found.get(_version_key(name))
+        if value is None:
+            cache.add(_version_key(name), _new_version(), timeout=VERSION_SECONDS)
+            value = cache.get(_version_key(name))
+        versions[name] = value
+    return versions
 
-COUNTS_PREFIX = "catalog:counts:"
+
+# --- Listing counts -----------------------------------------------------------------------
 
 
 def counts_cached(key: str, compute: Callable[[], T]) -> T:
@@ -79,7 +113,7 @@ def counts_cached(key: str, compute: Callable[[], T]) -> T:
         return compute()
     from catalog.models import Product
 
-    version = _current_versions([LISTING])[LISTING]
+    version = _versions([LISTING], cache.get_many([_version_key(LISTING)]))[LISTING]
     newest = Product.objects.order_by("-pk").values_list("pk", flat=True).first()
     full_key = COUNTS_PREFIX + hashlib.sha256(f"{version}|{newest}|{key}".encode()).hexdigest()
     found = cache.get(full_key)
@@ -89,37 +123,13 @@ def counts_cached(key: str, compute: Callable[[], T]) -> T:
     return found
 
 
-# --- Reading and writing pages ------------------------------------------------------------
-
-
-def _current_versions(names: Iterable[str]) -> dict[str, int]:
-    """Current version of each name; a missing counter is created, so that it can be compared."""
-    names = list(names)
-    found = cache.get_many([_version_key(n) for n in names])
-    versions: dict[str, int] = {}
-    for name in names:
-        value = found.get(_version_key(name))
-        if value is None:
-            cache.add(_version_key(name), _new_version(), timeout=None)
-            value = cache.get(_version_key(name))
-        versions[name] = value
-    return versions
+# --- Pages --------------------------------------------------------------------------------
 
 
 def page_key(request: HttpRequest) -> str:
     query = urlencode(sorted(request.GET.lists()), doseq=True)
     raw = f"{get_language()}|{request.path}|{query}"
     return PAGE_PREFIX + hashlib.sha256(raw.encode()).hexdigest()
-
-
-def page_depends_on(request: HttpRequest, *names: str) -> None:
-    """Declare what the page being rendered shows. Call it BEFORE reading those rows: the
-    version is read now, so a change committed while we render leaves the stored page stale
-    on arrival, and it is never served."""
-    snapshot = getattr(request, "_page_cache_versions", None)
-    if snapshot is None:
-        return
-    snapshot.update(_current_versions(n for n in names if n not in snapshot))
 
 
 def _has_messages(request: HttpRequest) -> bool:
@@ -140,68 +150,62 @@ def _cacheable_request(request: HttpRequest) -> bool:
     )
 
 
-def _cached_response(key: str) -> HttpResponse | None:
-    found = cache.get_many([key, _version_key(LISTING)])
-    entry = found.get(key)
-    if entry is None:
-        return None
-    snapshot: dict[str, int] = entry["versions"]
-    others = [name for name in snapshot if name != LISTING]
-    current = {LISTING: found.get(_version_key(LISTING))}
-    if others:
-        values = cache.get_many([_version_key(n) for n in others])
-        current.update({n: values.get(_version_key(n)) for n in others})
-    if any(current.get(name) != version for name, version in snapshot.items()):
-        return None
-    response = HttpResponse(entry["content"], content_type=entry["content_type"])
-    response[HEADER] = "hit"
-    return response
+def _storable(request: HttpRequest, response: HttpResponse) -> bool:
+    return (
+        request.method == "GET"
+        and response.status_code == 200
+        and not getattr(response, "streaming", False)
+        and not response.cookies
+        and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")  # the CSRF middleware would set one
+        and not (hasattr(request, "session") and request.session.modified)
+    )
 
 
-def page_cache(view: Callable) -> Callable:
-    """Serve anonymous GETs of a catalog page from the cache. The page depends on the listing
-    version, unless the view is marked `@declares_dependencies` and calls `page_depends_on`."""
+def _listing_dependencies(request: HttpRequest, *args, **kwargs) -> list[str]:
+    return [LISTING]
 
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not _cacheable_request(request):
+
+def page_cache(view: Callable | None = None, *, depends: Callable[..., list[str]] = _listing_dependencies):
+    """Serve anonymous GETs of a catalog page from the cache. `depends(request, *args,
+    **kwargs)` names the versions the page shows (default: the listing version)."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not _cacheable_request(request):
+                response = view(request, *args, **kwargs)
+                response[HEADER] = "bypass"
+                return response
+            key = page_key(request)
+            names = depends(request, *args, **kwargs)
+            found = cache.get_many([key, *(_version_key(name) for name in names)])
+            versions = {name: found.get(_version_key(name)) for name in names}
+            missing = [name for name, version in versions.items() if version is None]
+            entry = found.get(key)
+            if entry is not None and not missing and entry["versions"] == versions:
+                response = HttpResponse(entry["content"], content_type=entry["content_type"])
+                response[HEADER] = "hit"
+                return response
+            request.page_cache_active = True
             response = view(request, *args, **kwargs)
-            response[HEADER] = "bypass"
+            if hasattr(response, "render") and callable(response.render):
+                response = response.render()
+            if _storable(request, response):
+                if missing:
+                    # First sight of this version: start it, and store the page next time (a
+                    # version read after rendering could hide a change made meanwhile).
+                    for name in missing:
+                        cache.add(_version_key(name), _new_version(), timeout=VERSION_SECONDS)
+                else:
+                    entry = {
+                        "versions": versions,
+                        "content": response.content,
+                        "content_type": response["Content-Type"],
+                    }
+                    cache.set(key, entry, timeout=settings.PAGE_CACHE_SECONDS)
+            response[HEADER] = "miss"
             return response
-        key = page_key(request)
-        cached = _cached_response(key)
-        if cached is not None:
-            return cached
-        request.page_cache_active = True
-        request._page_cache_versions = {}
-        if not getattr(view, "page_cache_declares_dependencies", False):
-            page_depends_on(request, LISTING)
-        response = view(request, *args, **kwargs)
-        if hasattr(response, "render") and callable(response.render):
-            response = response.render()
-        snapshot = request._page_cache_versions
-        if (
-            response.status_code == 200
-            and not response.cookies
-            and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
-            and not (hasattr(request, "session") and request.session.modified)
-            and not getattr(response, "streaming", False)
-            and snapshot
-            and request.method == "GET"
-        ):
-            cache.set(
-                key,
-                {"versions": snapshot, "content": response.content, "content_type": response["Content-Type"]},
-                timeout=settings.PAGE_CACHE_SECONDS,
-            )
-        response[HEADER] = "miss"
-        return response
 
-    return wrapped
+        return wrapped
 
-
-def declares_dependencies(view: Callable) -> Callable:
-    """Mark a view that calls `page_depends_on` itself (a product page depends on its product,
-    not on every listing)."""
-    view.page_cache_declares_dependencies = True
-    return view
+    return decorate(view) if view is not None else decorate

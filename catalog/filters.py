@@ -14,7 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from catalog.models import Category
-from catalog.selectors import MAX_ATTRIBUTE_FILTERS, product_list
+from catalog.selectors import MAX_ATTRIBUTE_FILTERS, ProductFilters, listing_counts, product_list
 from marketplace.money import MAX_AMOUNT
 from vendors.models import Vendor
 
@@ -151,14 +151,17 @@ class ProductFilterSet(django_filters.FilterSet):
 
     def filter_queryset(self, queryset):
         data = self.form.cleaned_data
-        default_sort = "relevance" if data.get("search") else "newest"
-        return product_list(
-            query=data.get("search") or None,
-            category=data.get("category"),
-            vendor=data.get("shop"),
-            min_price=data.get("min_price"),
-            max_price=data.get("max_price"),
-            attribute_value_slugs=data.get("attr") or [],
-            in_stock=bool(data.get("in_stock")),
-            sort=data.get("ordering") or default_sort,
-        )
+        kwargs = {
+            "query": data.get("search") or None,
+            "category": data.get("category"),
+            "vendor": data.get("shop"),
+            "min_price": data.get("min_price"),
+            "max_price": data.get("max_price"),
+            "attribute_value_slugs": tuple(data.get("attr") or ()),
+            "in_stock": bool(data.get("in_stock")),
+        }
+        default_sort = "relevance" if kwargs["query"] else "newest"
+        products = product_list(**kwargs, sort=data.get("ordering") or default_sort)
+        # The pagination reads the count from the (cached) facet counts, not COUNT(*).
+        products.known_count = listing_counts(ProductFilters(**kwargs)).total
+        return products

@@ -7,7 +7,9 @@ counts the same filtered set by shop, category, attribute value and stock.
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import BooleanField, Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.utils.translation import get_language
 
 from catalog.models import Attribute, AttributeValue, Category, Product, ProductImage, ProductVariant
 from catalog.search import search_filter
@@ -118,8 +120,12 @@ def product_list(
         in_stock=in_stock,
     )
     queryset = filters.apply(product_visible_qs())
-    queryset = queryset.select_related("vendor").defer(*LISTING_DEFERRED).annotate(
-        has_stock=Case(When(total_stock__gt=0, then=Value(True)), default=Value(False), output_field=BooleanField())
+    queryset = (
+        queryset.select_related("vendor")
+        .defer(*LISTING_DEFERRED)
+        .annotate(
+            has_stock=Case(When(total_stock__gt=0, then=Value(True)), default=Value(False), output_field=BooleanField())
+        )
     )
     searching = bool(query and query.strip())
     if sort == "relevance" and not searching:
@@ -166,6 +172,17 @@ def category_ancestors(*, category: Category, categories: list[Category]) -> lis
     while parent_id is not None and parent_id in by_id and len(chain) < 20:
         chain.append(by_id[parent_id])
         parent_id = by_id[parent_id].parent_id
+    return list(reversed(chain))
+
+
+def category_loaded_ancestors(*, category: Category) -> list[Category]:
+    """The category and those of its ancestors already loaded with it (select_related), root
+    first: breadcrumbs without a query."""
+    chain = [category]
+    node = category
+    while node.parent_id is not None and Category.parent.is_cached(node):
+        node = node.parent
+        chain.append(node)
     return list(reversed(chain))
 
 
@@ -219,20 +236,36 @@ class Facets:
 
 @dataclass(frozen=True)
 class ListingCounts:
-    """The numbers behind a listing's facets, as ids and counts (no labels: language-free, so
-    one cached copy serves every language)."""
+    """The numbers behind a listing's facets, with the labels in every language (so that one
+    cached copy serves every language and showing it needs no query)."""
 
     total: int
     in_stock: int
-    shops: tuple[tuple[int, int], ...]  # (vendor id, count), shop filter left out
-    categories: dict[int, int]  # category id -> count (exact category, not subtree)
-    attribute_values: dict[int, int]  # attribute value id -> count
+    # (vendor id, slug, {language: name}, count), the shop filter left out
+    shops: tuple[tuple[int, str, dict[str, str], int], ...]
+    categories: dict[int, int]  # category id -> count (the category itself, not its subtree)
+    # (value id, "attribute:value" slug, value slug, {language: value}, attribute slug,
+    #  {language: attribute name}, count)
+    attribute_values: tuple[tuple, ...]
+
+
+def _names(row: dict, field: str) -> dict[str, str]:
+    return {code: row[f"{field}_{code.replace('-', '_')}"] or "" for code, _name in settings.LANGUAGES}
+
+
+def translated(names: dict[str, str]) -> str:
+    """The name in the current language, else in the first fallback language that has one."""
+    language = get_language() or settings.LANGUAGE_CODE
+    for code in (language, *getattr(settings, "MODELTRANSLATION_FALLBACK_LANGUAGES", ())):
+        if names.get(code):
+            return names[code]
+    return next((name for name in names.values() if name), "")
 
 
 def _listing_counts(filters: ProductFilters) -> ListingCounts:
-    """Two queries: one GROUP BY (shop, category, in stock) over the set without the shop and
-    stock filters gives the total, the in-stock count, the shop and category counts; one more
-    counts attribute values over the current set."""
+    """Four queries: one GROUP BY (shop, category, in stock) over the set without the shop
+    and stock filters gives the total, the in-stock count, the shop and category counts; one
+    counts attribute values over the current set; two read the labels."""
     in_stock_flag = Case(When(total_stock__gt=0, then=Value(True)), default=Value(False), output_field=BooleanField())
     rows = (
         filters.apply(product_visible_qs(), skip=frozenset({"vendor", "in_stock"}))
@@ -257,8 +290,19 @@ def _listing_counts(filters: ProductFilters) -> ListingCounts:
         total += n
         categories[row_category] = categories.get(row_category, 0) + n
 
+    top_shops = sorted(shops.items(), key=lambda item: (-item[1], item[0]))[:FACET_SHOP_LIMIT]
+    shop_rows = {
+        row["id"]: row
+        for row in Vendor.objects.filter(pk__in=[pk for pk, _n in top_shops]).values(
+            "id", "slug", *(f"name_{code.replace('-', '_')}" for code, _name in settings.LANGUAGES)
+        )
+    }
+    shop_facets = tuple(
+        (pk, shop_rows[pk]["slug"], _names(shop_rows[pk], "name"), n) for pk, n in top_shops if pk in shop_rows
+    )
+
     current = filters.apply(product_visible_qs()).order_by().values("id")
-    attribute_values = dict(
+    value_counts = dict(
         ProductVariant.attribute_values.through.objects.filter(
             productvariant__is_active=True, productvariant__product_id__in=current
         )
@@ -266,9 +310,34 @@ def _listing_counts(filters: ProductFilters) -> ListingCounts:
         .values_list("attributevalue_id")
         .annotate(n=Count("productvariant__product_id", distinct=True))
     )
-    top_shops = sorted(shops.items(), key=lambda item: (-item[1], item[0]))[:FACET_SHOP_LIMIT]
+    languages = [code.replace("-", "_") for code, _name in settings.LANGUAGES]
+    value_rows = (
+        AttributeValue.objects.filter(pk__in=list(value_counts))
+        .values(
+            "id",
+            "slug",
+            "attribute__slug",
+            *(f"value_{code}" for code in languages),
+            *(f"attribute__name_{code}" for code in languages),
+        )
+        .order_by("attribute__slug", "slug")
+        if value_counts
+        else []
+    )
+    attribute_values = tuple(
+        (
+            row["id"],
+            f"{row['attribute__slug']}:{row['slug']}",
+            row["slug"],
+            _names(row, "value"),
+            row["attribute__slug"],
+            _names(row, "attribute__name"),
+            value_counts[row["id"]],
+        )
+        for row in value_rows
+    )
     return ListingCounts(
-        total=total, in_stock=in_stock, shops=tuple(top_shops), categories=categories, attribute_values=attribute_values
+        total=total, in_stock=in_stock, shops=shop_facets, categories=categories, attribute_values=attribute_values
     )
 
 
@@ -305,9 +374,8 @@ def product_facets(
 ) -> Facets:
     """Counts for the current filtered set: the total, by child category (of the current
     category, or the roots), by attribute value and in stock. Shop counts leave the shop
-    filter out, so the other shops stay visible as alternatives. At most four queries (two
-    for the counts, one for shop names, one for attribute names; one more without
-    `categories`), two when the counts come from the cache."""
+    filter out, so the other shops stay visible as alternatives. Four queries (one more
+    without `categories`); none when the counts come from the cache."""
     filters = ProductFilters(
         query=query,
         category=category,
@@ -321,20 +389,10 @@ def product_facets(
     if categories is None:
         categories = category_all()
 
-    shops: list[FacetValue] = []
-    if with_shops and counts.shops:
-        vendors = Vendor.objects.in_bulk([vendor_id for vendor_id, _n in counts.shops])
-        shops = [
-            FacetValue(
-                slug=vendors[vendor_id].slug,
-                label=vendors[vendor_id].name,
-                count=n,
-                selected=vendor is not None and vendor.pk == vendor_id,
-                obj=vendors[vendor_id],
-            )
-            for vendor_id, n in counts.shops
-            if vendor_id in vendors
-        ]
+    shops = [
+        FacetValue(slug=slug, label=translated(names), count=n, selected=vendor is not None and vendor.pk == pk)
+        for pk, slug, names, n in (counts.shops if with_shops else ())
+    ]
 
     category_facets = []
     for child in category_children(parent=category, categories=categories):
@@ -346,22 +404,18 @@ def product_facets(
             category_facets.append(FacetValue(slug=child.slug, label=child.name, count=count, obj=child))
 
     selected = set(filters.attribute_value_slugs)
-    attributes: dict[int, AttributeFacet] = {}
-    if counts.attribute_values:
-        values = AttributeValue.objects.filter(pk__in=list(counts.attribute_values)).select_related("attribute")
-        for value in sorted(values, key=lambda v: (v.attribute.slug, v.value)):
-            facet = attributes.setdefault(
-                value.attribute_id, AttributeFacet(slug=value.attribute.slug, name=value.attribute.name, values=[])
+    attributes: dict[str, AttributeFacet] = {}
+    for _pk, slug, value_slug, value_names, attribute_slug, attribute_names, n in counts.attribute_values:
+        facet = attributes.setdefault(
+            attribute_slug, AttributeFacet(slug=attribute_slug, name=translated(attribute_names), values=[])
+        )
+        facet.values.append(
+            FacetValue(
+                slug=slug, label=translated(value_names), count=n, selected=slug in selected or value_slug in selected
             )
-            slug = f"{value.attribute.slug}:{value.slug}"
-            facet.values.append(
-                FacetValue(
-                    slug=slug,
-                    label=value.value,
-                    count=counts.attribute_values[value.pk],
-                    selected=slug in selected or value.slug in selected,
-                )
-            )
+        )
+    for facet in attributes.values():
+        facet.values.sort(key=lambda value: value.label)
     return Facets(
         total=counts.total,
         shops=shops,
@@ -375,12 +429,12 @@ def product_facets(
 
 
 def product_detail_get(*, slug: str | None = None, product_id: int | None = None) -> Product:
-    """A visible product with its shop, category, active variants (with attribute values) and
-    images, in four queries. Hidden, banned or suspended-shop products are NotFound."""
+    """A visible product with its shop, category (and two levels of its ancestors), active
+    variants (with attribute values) and images, in four queries. Hidden, banned or suspended-shop products are NotFound."""
     lookup = {"slug": slug} if slug is not None else {"pk": product_id}
     product = (
         product_visible_qs()
-        .select_related("vendor", "category")
+        .select_related("vendor", "category__parent__parent")
         .defer("search_document", "search_vector", "search_rank_vector")
         .prefetch_related(
             Prefetch(
@@ -398,10 +452,6 @@ def product_detail_get(*, slug: str | None = None, product_id: int | None = None
     if product is None:
         raise NotFound("Product not found.")
     return product
-
-
-def product_id_for_slug(*, slug: str) -> int | None:
-    return Product.objects.filter(slug=slug).values_list("id", flat=True).first()
 
 
 def shop_list() -> QuerySet[Vendor]:

@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from catalog import selectors
-from catalog.cache import declares_dependencies, page_cache, page_depends_on, product_dependency
+from catalog.cache import page_cache, product_page_dependency
 from catalog.filters import SORT_CHOICES, ListingForm
 from catalog.models import Category
 from marketplace.errors import NotFound
@@ -159,19 +159,12 @@ def search(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/listing.html", context)
 
 
-@page_cache
-@declares_dependencies
+@page_cache(depends=lambda request, slug: [product_page_dependency(slug)])
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    if getattr(request, "page_cache_active", False):
-        # Read the product's version before the product itself (see page_depends_on).
-        product_id = selectors.product_id_for_slug(slug=slug)
-        if product_id is not None:
-            page_depends_on(request, product_dependency(product_id))
     try:
         product = selectors.product_detail_get(slug=slug)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
-    categories = selectors.category_all()
     variants = product.active_variants
     return render(
         request,
@@ -180,7 +173,7 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "product": product,
             "variants": variants,
             "images": list(product.images.all()),
-            "breadcrumbs": selectors.category_ancestors(category=product.category, categories=categories),
+            "breadcrumbs": selectors.category_loaded_ancestors(category=product.category),
             "any_in_stock": any(v.stock > 0 for v in variants),
             "first_available": next((v for v in variants if v.stock > 0), None),
         },

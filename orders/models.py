@@ -42,6 +42,9 @@ class CartLine(models.Model):
             models.CheckConstraint(condition=models.Q(quantity__gte=1), name="cart_line_quantity_positive"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.quantity} × variant {self.variant_id}"
+
 
 class Address(models.Model):
     """An entry in the buyer's address book."""
@@ -180,3 +183,6 @@ class OrderEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} ({self.created_at:%Y-%m-%d %H:%M})" if self.created_at else self.type

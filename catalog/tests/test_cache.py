@@ -26,8 +26,11 @@ def page_cache_on(settings):
 
 
 @pytest.fixture
-def market(shop_a, shop_b):
-    return make_market(shop_a=shop_a, shop_b=shop_b)
+def market(shop_a, shop_b, django_capture_on_commit_callbacks):
+    built = make_market(shop_a=shop_a, shop_b=shop_b)
+    with django_capture_on_commit_callbacks(execute=True):  # as the services that made them do
+        products_changed(product_ids=Product.objects.values_list("pk", flat=True))
+    return built
 
 
 def change(capture, fn, product_ids):
@@ -64,6 +67,24 @@ def test_product_page_is_cached(client, market, django_assert_num_queries):
         second = client.get(path)
     assert second[HEADER] == "hit"
     assert second.content == first.content
+
+
+def test_a_page_is_stored_from_the_second_sight_of_its_version(client, shop_a):
+    product = make_product(vendor=shop_a, title="Unseen")  # no service announced it yet
+    path = f"/p/{product.slug}/"
+    assert client.get(path)[HEADER] == "miss"
+    assert client.get(path)[HEADER] == "miss"
+    assert client.get(path)[HEADER] == "hit"
+
+
+def test_unknown_pages_leave_nothing_in_redis(client, market):
+    from django_redis import get_redis_connection
+
+    redis = get_redis_connection("default")
+    before = redis.dbsize()
+    for n in range(20):
+        assert client.get(f"/p/no-such-product-{n}/").status_code == 404
+    assert redis.dbsize() == before
 
 
 def test_query_order_does_not_matter_but_values_do(client, market):
@@ -247,3 +268,74 @@ def test_error_pages_are_not_cached(client, market, django_capture_on_commit_cal
         [product.pk],
     )
     assert client.get(f"/p/{product.slug}/").status_code == 200
+
+
+# --- The facet counts cache (page cache off) ------------------------------------------------
+
+
+@pytest.fixture
+def counts_cache_on(settings):
+    settings.PAGE_CACHE_ENABLED = False
+    settings.CATALOG_COUNTS_CACHE_SECONDS = 60
+
+
+def in_stock_count(response) -> int:
+    return response.context["facets"].in_stock
+
+
+@pytest.mark.django_db(transaction=True)
+def test_listing_counts_are_cached_between_requests(client, counts_cache_on, shop_a, shop_b, django_assert_max_num_queries):
+    make_market(shop_a=shop_a, shop_b=shop_b)
+    first = client.get("/products/")
+    assert first.context["page"].paginator.count == 5
+    # Categories, the newest-product guard and the page rows: the counts come from the cache.
+    with django_assert_max_num_queries(3):
+        second = client.get("/products/")
+    assert second.context["page"].paginator.count == 5
+    assert in_stock_count(second) == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cached_counts_move_with_committed_changes(client, counts_cache_on, shop_a, shop_b):
+    market = make_market(shop_a=shop_a, shop_b=shop_b)
+    assert in_stock_count(client.get("/products/")) == 4
+    with transaction.atomic():  # as the order services sell out a product
+        ProductVariant.objects.filter(product=market.phone_y).update(stock=0)
+        Product.objects.filter(pk=market.phone_y.pk).update(total_stock=0)
+        products_changed(product_ids=[market.phone_y.pk])
+    assert in_stock_count(client.get("/products/")) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cached_counts_see_products_added_without_services(client, counts_cache_on, shop_a, shop_b):
+    make_market(shop_a=shop_a, shop_b=shop_b)
+    assert client.get("/products/").context["page"].paginator.count == 5
+    make_product(vendor=shop_a, title="Brand new")
+    response = client.get("/products/")
+    assert response.context["page"].paginator.count == 6
+    assert "Brand new" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api_list_count_uses_the_same_counts(counts_cache_on, shop_a, shop_b):
+    from rest_framework.test import APIClient
+
+    make_market(shop_a=shop_a, shop_b=shop_b)
+    api = APIClient()
+    assert api.get("/api/v1/products/").json()["count"] == 5
+    assert api.get("/api/v1/products/", {"in_stock": "1"}).json()["count"] == 4
+
+
+def test_suspending_a_shop_through_shop_changed_drops_its_pages(client, market, django_capture_on_commit_callbacks):
+    from catalog.cache import shop_changed
+    from vendors.models import Vendor
+
+    product_path = f"/p/{market.phone_x.slug}/"
+    client.get(product_path)
+    client.get("/products/")
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            Vendor.objects.filter(pk=market.shop_b.pk).update(status=Vendor.Status.SUSPENDED)
+            shop_changed(vendor_id=market.shop_b.pk)
+    assert client.get(product_path).status_code == 404
+    assert "Phone X" not in client.get("/products/").content.decode()

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from catalog.models import Product
-from catalog.tests.factories import ProductFactory, VariantFactory
+from catalog.tests.factories import VariantFactory
 from marketplace.errors import InvalidQuantity, NotFound, OutOfStock, Unavailable
 from orders.models import Cart, CartLine
 from orders.selectors import cart_summary
