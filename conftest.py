@@ -13,6 +13,8 @@ def _isolated_media(settings, tmp_path):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.AXES_ENABLED = False
     settings.PAGE_CACHE_ENABLED = False
+    # Real password hashing costs ~0.5 s per user on this machine; tests only need it to work.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -2,8 +2,10 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.errors import DomainError
 from orders.models import Address, Cart, CartLine, Order, OrderEvent, OrderLine, VendorOrder
 from orders.services.checkout import orders_expire_due
+from orders.services.fulfilment import vendor_order_complete
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -101,11 +103,24 @@ class VendorOrderAdmin(admin.ModelAdmin):
         "created_at",
     ]
 
+    actions = ["complete_delivered"]
+
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.action(description=_("Complete the selected delivered shop orders"))
+    def complete_delivered(self, request, queryset):
+        done = 0
+        for vendor_order in queryset.filter(status=VendorOrder.Status.DELIVERED).select_related("order", "vendor"):
+            try:
+                vendor_order_complete(vendor_order=vendor_order, actor=request.user)
+                done += 1
+            except DomainError as error:
+                self.message_user(request, f"{vendor_order.number}: {error}", messages.WARNING)
+        self.message_user(request, _("%(count)d shop order(s) completed.") % {"count": done}, messages.SUCCESS)
 
 
 class CartLineInline(admin.TabularInline):

@@ -1,14 +1,16 @@
 """The buyer's REST API: cart, address book, orders. Thin views over the same services and
 selectors as the pages; domain errors become {"message", "code"} with their HTTP status."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketplace.api import PageNumberPagination
 from orders import selectors
+from orders.models import Order
 from orders.serializers import (
     AddressSerializer,
     CartLineAddInput,
@@ -110,10 +112,22 @@ class AddressView(BuyerAPIView):
 
 
 class OrdersView(BuyerAPIView):
-    @extend_schema(responses=OrderOutput(many=True), summary="Your orders, newest first")
+    @extend_schema(
+        responses=OrderOutput(many=True),
+        summary="Your orders, newest first",
+        parameters=[
+            OpenApiParameter("status", str, enum=list(Order.Status.values), description="Only orders in this state.")
+        ],
+    )
     def get(self, request):
+        orders = selectors.order_list_for_buyer(buyer=request.user)
+        status_filter = request.query_params.get("status")
+        if status_filter:
+            if status_filter not in Order.Status.values:
+                raise ValidationError({"status": f"Choose one of {', '.join(Order.Status.values)}."})
+            orders = orders.filter(status=status_filter)
         paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(selectors.order_list_for_buyer(buyer=request.user), request, view=self)
+        page = paginator.paginate_queryset(orders, request, view=self)
         return paginator.get_paginated_response(OrderOutput(page, many=True).data)
 
     @extend_schema(

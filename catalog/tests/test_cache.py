@@ -284,7 +284,9 @@ def in_stock_count(response) -> int:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_listing_counts_are_cached_between_requests(client, counts_cache_on, shop_a, shop_b, django_assert_max_num_queries):
+def test_listing_counts_are_cached_between_requests(
+    client, counts_cache_on, shop_a, shop_b, django_assert_max_num_queries
+):
     make_market(shop_a=shop_a, shop_b=shop_b)
     first = client.get("/products/")
     assert first.context["page"].paginator.count == 5

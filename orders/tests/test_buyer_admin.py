@@ -44,3 +44,15 @@ def test_admin_expire_action(client, admin_user, order):
     )
     assert "1 order(s) expired." in response.content.decode()
     assert Order.objects.get().status == Order.Status.CANCELLED
+
+
+def test_admin_completes_delivered_shop_orders(client, admin_user, order):
+    part = order.vendor_orders.get()
+    VendorOrder.objects.filter(pk=part.pk).update(status=VendorOrder.Status.DELIVERED, delivered_at=timezone.now())
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/orders/vendororder/", {"action": "complete_delivered", "_selected_action": [part.pk]}, follow=True
+    )
+    assert "1 shop order(s) completed." in response.content.decode()
+    part.refresh_from_db()
+    assert part.status == VendorOrder.Status.COMPLETED

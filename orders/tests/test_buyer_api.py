@@ -238,3 +238,15 @@ def test_order_list_api_runs_a_fixed_number_of_queries(api, address, shop_a, dja
         response = api.get("/api/v1/orders/")
     assert response.json()["count"] == 6
     assert Decimal(response.json()["results"][0]["grand_total"]) == Decimal("11.00")
+
+
+def test_orders_can_be_filtered_by_status(api, address, tea):
+    for _ in range(2):
+        api.post("/api/v1/cart/lines/", {"variant": tea.pk}, format="json")
+        number = api.post("/api/v1/orders/", {"address": address.pk}, format="json").json()["number"]
+    api.post(f"/api/v1/orders/{number}/cancel/")
+    cancelled = api.get("/api/v1/orders/", {"status": "cancelled"}).json()
+    assert [order["number"] for order in cancelled["results"]] == [number]
+    assert api.get("/api/v1/orders/", {"status": "pending_payment"}).json()["count"] == 1
+    bad = api.get("/api/v1/orders/", {"status": "lost"})
+    assert bad.status_code == 400 and "status" in bad.json()["message"]

@@ -117,3 +117,18 @@ def test_run_periodic_jobs_command_runs_the_sweep(order, capsys):
     assert "orders-sweep" in capsys.readouterr().out
     assert Order.objects.get().status == Order.Status.CANCELLED
     assert _stock() == {"TEA-1": 10, "BALL-1": 5}
+
+
+def test_the_sweep_goes_through_every_due_order_in_batches(buyer, shop_a):
+    variant = VariantFactory(product__vendor=shop_a, sku="MANY-1", stock=5, product__total_stock=5)
+    address = AddressFactory(user=buyer)
+    for _ in range(5):
+        cart = cart_get_or_create(user=buyer, session_key=None)
+        cart_add_line(cart=cart, variant_id=variant.pk, quantity=1)
+        order_place(buyer=buyer, cart=cart, address=address)
+    Order.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert ProductVariant.objects.get(pk=variant.pk).stock == 0
+
+    assert orders_expire_due(now=timezone.now(), limit=2) == 5
+    assert ProductVariant.objects.get(pk=variant.pk).stock == 5
+    assert not Order.objects.filter(status=Order.Status.PENDING_PAYMENT).exists()
