@@ -4,8 +4,9 @@ Chinese has no spaces, and the database runs with a C locale, so neither Postgre
 nor trigrams can find a word inside a Chinese sentence. We therefore segment on the way in:
 `search_document` holds plain space-separated tokens (lower-cased Latin words, jieba's
 search-mode words, and every CJK character and character bigram), in three lines weighted
-A (titles), B (shop names and SKU codes) and C (descriptions). `search_refresh` turns that
-into `search_vector` in SQL, indexed by GIN.
+A (titles), B (shop names and SKU codes) and C (descriptions). A database trigger (and
+`search_refresh` for older rows) turns that into `search_vector`, indexed by GIN, and the
+smaller `search_rank_vector` (titles, shops, SKUs) used to rank matches.
 
 On the query side a Latin word becomes a prefix match (`word:*`), a CJK word the AND of its
 bigrams (or the character itself): any Chinese substring of a title is found, since every
@@ -95,12 +96,17 @@ UPDATE catalog_product SET
         || setweight(to_tsvector('simple', split_part(search_document, E'\\n', 3)), 'C'),
     search_rank_vector = setweight(to_tsvector('simple', split_part(search_document, E'\\n', 1)), 'A')
         || setweight(to_tsvector('simple', split_part(search_document, E'\\n', 2)), 'B')
+WHERE (search_vector IS NULL OR search_rank_vector IS NULL)
 """
 
 
 def search_refresh(*, product_ids: Iterable[int] | None = None) -> None:
     """Recompute the search vector from search_document, set-wise in SQL (all when None).
-    PostgreSQL only; a no-op on SQLite, where search falls back to icontains."""
+
+    PostgreSQL only (a no-op on SQLite, where search falls back to icontains). A trigger
+    (migration 0005) already recomputes both vectors in the very write that changes
+    search_document, so this only fills rows that have none: calling it after every write is
+    cheap and never rewrites a product a second time."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
@@ -109,7 +115,7 @@ def search_refresh(*, product_ids: Iterable[int] | None = None) -> None:
         else:
             ids = list(product_ids)
             if ids:
-                cursor.execute(_REFRESH_SQL + " WHERE id = ANY(%s)", [ids])
+                cursor.execute(_REFRESH_SQL + " AND id = ANY(%s)", [ids])
 
 
 # --- Query side ---------------------------------------------------------------------------
