@@ -33,6 +33,7 @@ VERSION_PREFIX = "catalog:v:"
 PAGE_PREFIX = "catalog:page:"
 COUNTS_PREFIX = "catalog:counts:"
 HEADER = "X-Page-Cache"
+REPLAYED_HEADERS = ("Content-Type", "Content-Language", "Vary")
 # Versions expire when unused for a week: a page stored under a forgotten version is then
 # simply a miss. (Never `None`: every product slug asked for would live in Redis forever.)
 VERSION_SECONDS = 7 * 24 * 3600
@@ -183,7 +184,9 @@ def page_cache(view: Callable | None = None, *, depends: Callable[..., list[str]
             missing = [name for name, version in versions.items() if version is None]
             entry = found.get(key)
             if entry is not None and not missing and entry["versions"] == versions:
-                response = HttpResponse(entry["content"], content_type=entry["content_type"])
+                response = HttpResponse(entry["content"])
+                for name, value in entry["headers"].items():
+                    response[name] = value
                 response[HEADER] = "hit"
                 return response
             request.page_cache_active = True
@@ -200,7 +203,7 @@ def page_cache(view: Callable | None = None, *, depends: Callable[..., list[str]
                     entry = {
                         "versions": versions,
                         "content": response.content,
-                        "content_type": response["Content-Type"],
+                        "headers": {name: response[name] for name in REPLAYED_HEADERS if name in response},
                     }
                     cache.set(key, entry, timeout=settings.PAGE_CACHE_SECONDS)
             response[HEADER] = "miss"

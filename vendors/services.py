@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from marketplace import hooks
 from marketplace.errors import DomainError, NotFound
 from marketplace.models import User
 from marketplace.money import MAX_AMOUNT
@@ -243,6 +244,7 @@ def vendor_suspend(*, vendor: Vendor, actor: User, reason: str) -> Vendor:
         vendor.suspended_reason = reason
         vendor.save(update_fields=["status", "suspended_reason"])
         audit_record(actor=actor, action="vendor.suspended", obj=vendor, data={"reason": reason})
+        hooks.emit(hooks.VENDOR_VISIBILITY_CHANGED, vendor_id=vendor.pk)
         _notify_staff(
             vendor=vendor,
             kind="vendor_suspended",
@@ -265,6 +267,7 @@ def vendor_reinstate(*, vendor: Vendor, actor: User, reason: str = "") -> Vendor
         vendor.suspended_reason = ""
         vendor.save(update_fields=["status", "suspended_reason"])
         audit_record(actor=actor, action="vendor.reinstated", obj=vendor, data={"reason": reason})
+        hooks.emit(hooks.VENDOR_VISIBILITY_CHANGED, vendor_id=vendor.pk)
         _notify_staff(
             vendor=vendor,
             kind="vendor_reinstated",
@@ -613,4 +616,5 @@ def vendor_profile_update(
             setattr(vendor, field, value)
         vendor.save()
         audit_record(actor=actor, action="vendor.profile_updated", obj=vendor, data={"fields": sorted(set(changed))})
+        hooks.emit(hooks.VENDOR_VISIBILITY_CHANGED, vendor_id=vendor.pk)
     return vendor

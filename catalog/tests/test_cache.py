@@ -341,3 +341,12 @@ def test_suspending_a_shop_through_shop_changed_drops_its_pages(client, market, 
             shop_changed(vendor_id=market.shop_b.pk)
     assert client.get(product_path).status_code == 404
     assert "Phone X" not in client.get("/products/").content.decode()
+
+
+def test_a_cached_page_keeps_its_content_headers(client, market):
+    client.get("/products/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    hit = client.get("/products/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert hit[HEADER] == "hit"
+    assert hit["Content-Type"] == "text/html; charset=utf-8"
+    assert hit["Content-Language"] == "zh-hans"
+    assert "Accept-Language" in hit["Vary"]

@@ -1,6 +1,7 @@
 """Search in English and Chinese over titles, descriptions, shop names and SKU codes."""
 
 import pytest
+from django.db import connection
 
 from catalog.search import query_terms, search_document_for
 from catalog.selectors import product_search
@@ -130,3 +131,15 @@ def test_search_document_holds_bigrams_and_sections():
 def test_query_terms_use_prefixes_for_words_and_bigrams_for_chinese():
     assert query_terms("Phone 手机") == [["'phone':*"], ["'手机'"]]
     assert query_terms("智能手机") in ([["'智能'"], ["'手机'"]], [["'智能'", "'能手'", "'手机'"]])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="tsvector is PostgreSQL's")
+def test_vectors_follow_the_document_in_the_same_write(shop_a):
+    from catalog.models import Product
+    from catalog.tests.factories import ProductFactory
+
+    product = ProductFactory(vendor=shop_a, title="Unindexed")
+    document = search_document_for(titles=["紫砂壶 Yixing"], descriptions=[], vendor_names=[], skus=[])
+    Product.objects.filter(pk=product.pk).update(search_document=document)  # no search_refresh
+    assert [p.pk for p in product_search(query="紫砂")] == [product.pk]
+    assert [p.pk for p in product_search(query="yixing")] == [product.pk]
