@@ -4,8 +4,6 @@ The product list takes the same filters, search and ordering as the pages (catal
 parses them, `catalog.selectors.product_list` applies them).
 """
 
-from django.core.paginator import Paginator
-from django.utils.functional import cached_property
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -16,6 +14,7 @@ from rest_framework.views import APIView
 
 from catalog import selectors
 from catalog.filters import ProductFilterSet
+from catalog.pagination import ProductPaginator
 from catalog.serializers import (
     PublicCategoryOutput,
     PublicCategoryTreeOutput,
@@ -73,17 +72,8 @@ class ShopDetailView(PublicAPIView, generics.RetrieveAPIView):
         return selectors.shop_get(slug=self.kwargs["slug"])
 
 
-class KnownCountPaginator(Paginator):
-    """Takes the count the filter set attached (`known_count`) instead of running COUNT(*)."""
-
-    @cached_property
-    def count(self) -> int:
-        known = getattr(self.object_list, "known_count", None)
-        return known if known is not None else super().count
-
-
 class ProductPagination(PageNumberPagination):
-    django_paginator_class = KnownCountPaginator
+    django_paginator_class = ProductPaginator
 
 
 class ProductListView(PublicAPIView, generics.ListAPIView):

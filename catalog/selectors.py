@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import BooleanField, Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 
 from catalog.models import Attribute, AttributeValue, Category, Product, ProductImage, ProductVariant
 from catalog.search import search_filter
@@ -160,7 +160,7 @@ def category_all() -> list[Category]:
 def category_get(*, slug: str) -> Category:
     category = Category.objects.filter(slug=slug).first()
     if category is None:
-        raise NotFound("Category not found.")
+        raise NotFound(gettext("Category not found."))
     return category
 
 
@@ -450,7 +450,7 @@ def product_detail_get(*, slug: str | None = None, product_id: int | None = None
         .first()
     )
     if product is None:
-        raise NotFound("Product not found.")
+        raise NotFound(gettext("Product not found."))
     return product
 
 
@@ -461,7 +461,7 @@ def shop_list() -> QuerySet[Vendor]:
 def shop_get(*, slug: str) -> Vendor:
     vendor = shop_list().filter(slug=slug).first()
     if vendor is None:
-        raise NotFound("Shop not found.")
+        raise NotFound(gettext("Shop not found."))
     return vendor
 
 

@@ -2,6 +2,7 @@
 VendorStaffPermission (X-Vendor header or the user's only shop; owners and managers); every
 object is fetched through catalog.vendor_selectors, so another shop's ids answer 404."""
 
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -75,7 +76,10 @@ class VendorProductListApi(_VendorProductsApi):
         status_filter = request.query_params.get("status", "")
         if status_filter and status_filter not in [*Product.Status.values, BANNED]:
             raise exceptions.ValidationError(
-                {"status": f"Unknown status; use one of {', '.join([*Product.Status.values, BANNED])}."}
+                {
+                    "status": gettext("Unknown status; use one of %(values)s.")
+                    % {"values": ", ".join([*Product.Status.values, BANNED])}
+                }
             )
         products = vendor_product_list(
             vendor=request.vendor, query=request.query_params.get("q", ""), status=status_filter, with_variants=True
@@ -212,7 +216,9 @@ class VendorStockApi(APIView):
         changes: dict[int, int] = {}
         for change in payload.validated_data["changes"]:
             if change["variant"] in changes:
-                raise exceptions.ValidationError({"changes": f"Variant {change['variant']} is listed twice."})
+                raise exceptions.ValidationError(
+                    {"changes": gettext("Variant %(id)s is listed twice.") % {"id": change["variant"]}}
+                )
             changes[change["variant"]] = change["stock"]
         changed = stock_bulk_update(vendor=request.vendor, actor=request.user, changes=changes)
         return Response(VendorStockOutput({"updated": changed}).data)

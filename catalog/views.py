@@ -3,10 +3,8 @@
 Every page here is served from the page cache to anonymous visitors (catalog/cache.py).
 """
 
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
-from django.utils.functional import cached_property
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 
@@ -14,23 +12,12 @@ from catalog import selectors
 from catalog.cache import page_cache, product_page_dependency
 from catalog.filters import SORT_CHOICES, ListingForm
 from catalog.models import Category
+from catalog.pagination import ProductPaginator
 from marketplace.errors import NotFound
 from vendors.models import Vendor
 
 PAGE_SIZE = 24
 HOME_PRODUCTS = 12
-
-
-class CountedPaginator(Paginator):
-    """A paginator told the count (the facets counted the same set already)."""
-
-    def __init__(self, object_list, per_page, *, count: int):
-        super().__init__(object_list, per_page)
-        self._known_count = count
-
-    @cached_property
-    def count(self) -> int:
-        return self._known_count
 
 
 def _url_with(query: QueryDict, **changes) -> str:
@@ -73,7 +60,7 @@ def _listing_context(
     default_sort = "relevance" if searching and kwargs["query"] else "newest"
     sort = form.cleaned_data.get("sort") or default_sort
     facets = selectors.product_facets(**kwargs, categories=categories, with_shops=vendor is None)
-    paginator = CountedPaginator(selectors.product_list(**kwargs, sort=sort), PAGE_SIZE, count=facets.total)
+    paginator = ProductPaginator(selectors.product_list(**kwargs, sort=sort), PAGE_SIZE, count=facets.total)
     page = paginator.get_page(request.GET.get("page"))
 
     query = request.GET

@@ -1,7 +1,9 @@
 """API plumbing shared by every app: pagination and JSON errors with a message."""
 
-from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext
 from rest_framework import pagination, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -28,7 +30,7 @@ def exception_handler(exc, context):
     if isinstance(data, dict) and "detail" in data and len(data) == 1:
         body = {"message": str(data["detail"]), "code": getattr(data["detail"], "code", "error")}
     elif isinstance(exc, (Http404, PermissionDenied)):
-        body = {"message": str(exc) or "Not found.", "code": "not_found"}
+        body = {"message": str(exc) or gettext("Not found."), "code": "not_found"}
     else:
         body = {"message": _first_message(data), "code": "invalid", "errors": data}
     response.data = body

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext
 from PIL import Image, UnidentifiedImageError
 
 from marketplace.errors import InvalidUpload
@@ -26,7 +27,11 @@ def validate_image(file: UploadedFile, *, max_bytes: int | None = None, max_pixe
     max_bytes = max_bytes or settings.IMAGE_MAX_BYTES
     max_pixels = max_pixels or settings.IMAGE_MAX_PIXELS
     if file.size is not None and file.size > max_bytes:
-        raise InvalidUpload(reason=f"The image is too large ({file.size // 1024} KB); the limit is {max_bytes // 1024} KB.")
+        raise InvalidUpload(
+            reason=gettext("The image is too large (%(size)s KB); the limit is %(limit)s KB.")
+            % {"size": file.size // 1024, "limit": max_bytes // 1024},
+            limit="size",
+        )
     file.seek(0)
     try:
         with warnings.catch_warnings():
@@ -35,20 +40,28 @@ def validate_image(file: UploadedFile, *, max_bytes: int | None = None, max_pixe
                 width, height = image.size
                 if width * height > max_pixels:
                     raise InvalidUpload(
-                        reason=f"The image has too many pixels ({width}×{height}); the limit is {max_pixels // 1_000_000} megapixels."
+                        reason=gettext(
+                            "The image has too many pixels (%(width)s×%(height)s); the limit is %(limit)s megapixels."
+                        )
+                        % {"width": width, "height": height, "limit": max_pixels // 1_000_000},
+                        limit="pixels",
                     )
                 image_format = image.format
                 image.verify()
     except InvalidUpload:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InvalidUpload(reason=f"The image has too many pixels; the limit is {max_pixels // 1_000_000} megapixels.") from None
+        raise InvalidUpload(
+            reason=gettext("The image has too many pixels; the limit is %(limit)s megapixels.")
+            % {"limit": max_pixels // 1_000_000},
+            limit="pixels",
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise InvalidUpload(reason="The file is not an image we can read (JPEG, PNG, WebP or GIF).") from None
+        raise InvalidUpload(reason=gettext("The file is not an image we can read (JPEG, PNG, WebP or GIF).")) from None
     finally:
         file.seek(0)
     if image_format not in IMAGE_FORMATS:
-        raise InvalidUpload(reason="Only JPEG, PNG, WebP or GIF images are accepted.")
+        raise InvalidUpload(reason=gettext("Only JPEG, PNG, WebP or GIF images are accepted."))
     return ImageInfo(image_format, IMAGE_FORMATS[image_format], width, height)
 
 
@@ -56,7 +69,10 @@ def validate_document(file: UploadedFile, *, max_bytes: int | None = None) -> st
     """A shop's licence or ID scan: an image (checked as above) or a PDF. Returns the content type."""
     max_bytes = max_bytes or settings.DOCUMENT_MAX_BYTES
     if file.size is not None and file.size > max_bytes:
-        raise InvalidUpload(reason=f"The document is too large; the limit is {max_bytes // (1024 * 1024)} MB.")
+        raise InvalidUpload(
+            reason=gettext("The document is too large; the limit is %(limit)s MB.") % {"limit": max_bytes // (1024 * 1024)},
+            limit="size",
+        )
     file.seek(0)
     head = file.read(5)
     file.seek(0)
@@ -65,6 +81,6 @@ def validate_document(file: UploadedFile, *, max_bytes: int | None = None) -> st
     try:
         return validate_image(file).content_type
     except InvalidUpload as exc:
-        if "pixels" in str(exc) or "too large" in str(exc):
+        if exc.params.get("limit"):  # too large or too many pixels: say so, in any language
             raise
-        raise InvalidUpload(reason="Documents must be a PDF or an image (JPEG, PNG, WebP).") from None
+        raise InvalidUpload(reason=gettext("Documents must be a PDF or an image (JPEG, PNG, WebP).")) from None

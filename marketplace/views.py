@@ -2,6 +2,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
@@ -57,7 +58,7 @@ class TokenObtainView(APIView):
         )
         if user is None or not user.is_active:
             return Response(
-                {"message": "E-mail or password is wrong.", "code": "invalid_credentials"},
+                {"message": gettext("E-mail or password is wrong."), "code": "invalid_credentials"},
                 status=status.HTTP_400_BAD_REQUEST,
             )
         token, _ = Token.objects.get_or_create(user=user)

@@ -1,6 +1,7 @@
 """The buyer's REST API: cart, address book, orders. Thin views over the same services and
 selectors as the pages; domain errors become {"message", "code"} with their HTTP status."""
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -124,7 +125,9 @@ class OrdersView(BuyerAPIView):
         status_filter = request.query_params.get("status")
         if status_filter:
             if status_filter not in Order.Status.values:
-                raise ValidationError({"status": f"Choose one of {', '.join(Order.Status.values)}."})
+                raise ValidationError(
+                    {"status": gettext("Choose one of %(values)s.") % {"values": ", ".join(Order.Status.values)}}
+                )
             orders = orders.filter(status=status_filter)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(orders, request, view=self)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from marketplace.errors import NotFound
 from orders.models import OrderEvent, OrderLine, VendorOrder
@@ -45,7 +46,7 @@ def vendor_order_get_for_vendor(*, vendor: Vendor, number: str) -> VendorOrder:
         .first()
     )
     if vendor_order is None:
-        raise NotFound("Order not found.")
+        raise NotFound(gettext("Order not found."))
     return vendor_order
 
 

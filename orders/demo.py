@@ -1250,6 +1250,11 @@ def product_plan(
     if vendor.shop_type == ShopType.CROSS_BORDER and rng.random() < 0.5:
         title_en, title_zh = f"[Imported] {title_en}", f"【跨境直邮】{title_zh}"
     title_en, title_zh = title_en[:200], title_zh[:200]
+    slug = f"{slugify(title_en)[:80].strip('-')}-{index + 1}"
+    if vendor.shop_type in (ShopType.INDIVIDUAL, ShopType.WHOLESALER):
+        # Domestic sellers write one title, in Chinese with the brand names as they are
+        # ("小米 Redmi Note 13 …"): English visitors see that same title.
+        title_en = title_zh
 
     shop_en, shop_zh = vendor.name_en or vendor.name, vendor.name_zh_hans or vendor.name
     plain_en = f"{leaf.blurb[0]} {brand_en} {line_en}, {spec[0]}, {extra[0]}. Shipped by {shop_en}."
@@ -1313,7 +1318,7 @@ def product_plan(
         category=category,
         title_en=title_en,
         title_zh_hans=title_zh,
-        slug=f"{slugify(title_en)[:80].strip('-')}-{index + 1}",
+        slug=slug,
         description_en=description_en,
         description_zh_hans=description_zh,
         status=status,

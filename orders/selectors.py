@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext
 
 from catalog.models import Product, ProductVariant
 from catalog.selectors import variant_orderable_qs
@@ -266,10 +267,10 @@ def address_list_for_user(*, user: User) -> QuerySet[Address]:
 def address_get_for_user(*, user: User, address_id: object) -> Address:
     text = str(address_id).strip()
     if not text.isascii() or not text.isdigit() or len(text) > 18:
-        raise NotFound("Address not found.")
+        raise NotFound(gettext("Address not found."))
     address = Address.objects.filter(user=user, pk=int(text)).first()
     if address is None:
-        raise NotFound("Address not found.")
+        raise NotFound(gettext("Address not found."))
     return address
 
 
@@ -306,7 +307,7 @@ def order_get_for_buyer(*, buyer: User, number: str) -> Order:
         .first()
     )
     if order is None:
-        raise NotFound("Order not found.")
+        raise NotFound(gettext("Order not found."))
     return order
 
 
@@ -317,5 +318,5 @@ def vendor_order_get_for_buyer(*, buyer: User, number: str) -> VendorOrder:
         .first()
     )
     if vendor_order is None:
-        raise NotFound("Order not found.")
+        raise NotFound(gettext("Order not found."))
     return vendor_order

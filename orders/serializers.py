@@ -1,6 +1,7 @@
 """Input and output shapes of the buyer API. Inputs document the fields; the services validate
 the values themselves (so a bad quantity gets the same message on a page and in the API)."""
 
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from orders.models import Address, Order, OrderLine, VendorOrder
@@ -80,7 +81,7 @@ class AddressSerializer(serializers.ModelSerializer):
     def validate_country(self, value: str) -> str:
         value = value.strip().upper()
         if len(value) != 2 or not value.isascii() or not value.isalpha():
-            raise serializers.ValidationError("Use the two-letter country code, e.g. CN.")
+            raise serializers.ValidationError(gettext("Use the two-letter country code, e.g. CN."))
         return value
 
 

@@ -1,6 +1,7 @@
 """The vendor orders API: the shop's own orders only (VendorStaffPermission picks the shop from
 the X-Vendor header or the user's only shop; roles owner, manager and staff may all use it)."""
 
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -48,7 +49,10 @@ class VendorOrderListApi(ListAPIView):
         status = self.request.query_params.get("status") or None
         if status is not None and status not in VendorOrder.Status.values:
             raise exceptions.ValidationError(
-                {"status": f"Unknown status; use one of {', '.join(VendorOrder.Status.values)}."}
+                {
+                    "status": gettext("Unknown status; use one of %(values)s.")
+                    % {"values": ", ".join(VendorOrder.Status.values)}
+                }
             )
         return dashboard_selectors.vendor_order_list_for_vendor(vendor=self.request.vendor, status=status)
 

@@ -90,7 +90,7 @@ def _cart_line_change(request: HttpRequest, action) -> HttpResponse:
     cart = _cart_for_read(request)
     try:
         if cart is None:
-            raise NotFound("Cart line not found.")
+            raise NotFound(_("Cart line not found."))
         action(cart)
     except DomainError as error:
         messages.error(request, str(error))

@@ -1,5 +1,7 @@
 """Reads for the payment pages and API. Buyers reach only their own orders and payments."""
 
+from django.utils.translation import gettext
+
 from marketplace.errors import NotFound
 from marketplace.models import User
 from orders.models import Order
@@ -9,7 +11,7 @@ from payments.models import Payment
 def order_get_for_payer(*, actor: User, number: str) -> Order:
     order = Order.objects.filter(number=number, buyer_id=actor.pk).first() if actor.is_authenticated else None
     if order is None:
-        raise NotFound("Order not found.")
+        raise NotFound(gettext("Order not found."))
     return order
 
 
@@ -20,5 +22,5 @@ def payment_get_for_buyer(*, actor: User, reference: str) -> Payment:
         else None
     )
     if payment is None:
-        raise NotFound("Payment not found.")
+        raise NotFound(gettext("Payment not found."))
     return payment

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from marketplace.errors import InvalidTransition, NotFound, PaymentError
 from marketplace.models import User
@@ -44,11 +45,11 @@ class WebhookOutcome:
 def order_check_payable(*, order: Order, actor: User) -> None:
     """Raises unless the actor may pay this order now (their own, awaiting payment, unexpired)."""
     if not actor.is_authenticated or order.buyer_id != actor.pk:
-        raise NotFound("Order not found.")
+        raise NotFound(gettext("Order not found."))
     if order.status == Order.Status.PAID:
-        raise PaymentError("This order is already paid.")
+        raise PaymentError(gettext("This order is already paid."))
     if order.status != Order.Status.PENDING_PAYMENT or order.expires_at <= timezone.now():
-        raise PaymentError("This order has expired and can no longer be paid. Please place it again.")
+        raise PaymentError(gettext("This order has expired and can no longer be paid. Please place it again."))
 
 
 def payment_start(*, order: Order, actor: User, provider_code: str, site_url: str | None = None) -> PaymentStart:
@@ -83,7 +84,7 @@ def payment_start(*, order: Order, actor: User, provider_code: str, site_url: st
         Payment.objects.filter(pk=payment.pk, status=Payment.Status.PENDING).update(
             status=Payment.Status.FAILED, failed_at=timezone.now(), failure_reason="The provider could not be reached."
         )
-        raise PaymentError("The payment provider is not available right now. Please try again.") from exc
+        raise PaymentError(gettext("The payment provider is not available right now. Please try again.")) from exc
     Payment.objects.filter(pk=payment.pk).update(provider_reference=started.provider_reference)
     payment.provider_reference = started.provider_reference
     return PaymentStart(payment=payment, redirect_url=started.redirect_url)
@@ -111,7 +112,7 @@ def webhook_receive(*, provider_code: str, headers, body: bytes) -> str:
             notification.event_id,
             notification.payment_reference,
         )
-        raise NotFound("Unknown payment reference.")
+        raise NotFound(gettext("Unknown payment reference."))
     if notification.status != Notification.OTHER and (
         notification.amount != payment.amount or notification.currency != payment.currency
     ):
@@ -131,7 +132,7 @@ def webhook_receive(*, provider_code: str, headers, body: bytes) -> str:
                 "expected": f"{payment.amount} {payment.currency}",
             },
         )
-        raise PaymentError("Amount or currency does not match the payment.")
+        raise PaymentError(gettext("Amount or currency does not match the payment."))
 
     with transaction.atomic():
         try:
@@ -188,7 +189,9 @@ def payment_capture(*, payment: Payment, notification: Notification) -> Payment:
             if payment.status == Payment.Status.CAPTURED and not accepted:
                 return payment  # a concurrent delivery captured it first: nothing more to do
             raise InvalidTransition(
-                name=f"payment {payment.reference}", source=payment.status, target=Payment.Status.CAPTURED
+                name=gettext("payment %(number)s") % {"number": payment.reference},
+                source=payment.status,
+                target=Payment.Status.CAPTURED,
             )
         payment.refresh_from_db()
         audit_record(

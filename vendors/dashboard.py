@@ -7,6 +7,7 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework import exceptions, permissions
 
 from marketplace.errors import NotFound
@@ -42,9 +43,9 @@ def dashboard_view(permission: str) -> Callable:
             except NotFound:
                 if permission == "overview":
                     return redirect("vendors:apply")
-                raise Http404("You do not staff a shop.") from None
+                raise Http404(gettext("You do not staff a shop.")) from None
             if permission != "overview" and not role_allows(role=member.role, permission=permission):
-                raise Http404("Your role in this shop cannot open this page.")
+                raise Http404(gettext("Your role in this shop cannot open this page."))
             request.vendor = member.vendor
             request.vendor_member = member
             return view(request, *args, **kwargs)
@@ -58,7 +59,7 @@ class VendorStaffPermission(permissions.BasePermission):
     """DRF permission for /api/v1/vendor/...: set `vendor_permission` on the view
     ("orders", "products", ...). Chooses the shop from the X-Vendor header (or the only one)."""
 
-    message = "Only this shop's staff can do this."
+    message = gettext_lazy("Only this shop's staff can do this.")
 
     def has_permission(self, request, view) -> bool:
         if not request.user or not request.user.is_authenticated:
@@ -67,14 +68,14 @@ class VendorStaffPermission(permissions.BasePermission):
         try:
             vendor_id = int(raw) if raw else None
         except ValueError:
-            raise exceptions.ValidationError({"vendor": "X-Vendor must be a shop id."}) from None
+            raise exceptions.ValidationError({"vendor": gettext("X-Vendor must be a shop id.")}) from None
         try:
             member = vendor_member_get_for_actor(actor=request.user, vendor_id=vendor_id)
         except NotFound:
-            raise exceptions.PermissionDenied("You do not staff this shop.") from None
+            raise exceptions.PermissionDenied(gettext("You do not staff this shop.")) from None
         needed = getattr(view, "vendor_permission", "orders")
         if not role_allows(role=member.role, permission=needed):
-            raise exceptions.PermissionDenied("Your role in this shop cannot do this.")
+            raise exceptions.PermissionDenied(gettext("Your role in this shop cannot do this."))
         request.vendor = member.vendor
         request.vendor_member = member
         return True

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from marketplace.money import CURRENCY_CHOICES, MoneyField
 
@@ -21,7 +22,7 @@ class Vendor(models.Model):
     """A shop. Its products are visible only while it is active."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", _("Active")
+        ACTIVE = "active", pgettext_lazy("shop status", "Active")
         SUSPENDED = "suspended", _("Suspended")
 
     name = models.CharField(_("name"), max_length=120)

@@ -1,6 +1,7 @@
 """Reads for shops and their staff. Tenant access goes through vendor_get_for_actor."""
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from marketplace.errors import NotFound
 from marketplace.models import User
@@ -26,7 +27,7 @@ def vendor_member_get_for_actor(*, actor: User, vendor_id: int | None) -> Vendor
     memberships = vendor_memberships_for_user(user=actor)
     member = memberships.filter(vendor_id=vendor_id).first() if vendor_id else memberships.first()
     if member is None:
-        raise NotFound("Shop not found.")
+        raise NotFound(gettext("Shop not found."))
     return member
 
 
@@ -37,7 +38,7 @@ def role_allows(*, role: str, permission: str) -> bool:
 def vendor_public_get(*, slug: str) -> Vendor:
     vendor = Vendor.objects.filter(slug=slug, status=Vendor.Status.ACTIVE).first()
     if vendor is None:
-        raise NotFound("Shop not found.")
+        raise NotFound(gettext("Shop not found."))
     return vendor
 
 
@@ -45,7 +46,7 @@ def vendor_member_get_for_vendor(*, vendor: Vendor, member_id: int) -> VendorMem
     """A member of this shop only: another shop's member id is "not found"."""
     member = VendorMember.objects.filter(vendor=vendor, pk=member_id).select_related("user").first()
     if member is None:
-        raise NotFound("Staff member not found.")
+        raise NotFound(gettext("Staff member not found."))
     return member
 
 
@@ -85,5 +86,5 @@ def shipping_template_list(*, vendor: Vendor) -> QuerySet[ShippingTemplate]:
 def shipping_template_get_for_vendor(*, vendor: Vendor, template_id: int) -> ShippingTemplate:
     template = ShippingTemplate.objects.filter(vendor=vendor, pk=template_id).first()
     if template is None:
-        raise NotFound("Shipping template not found.")
+        raise NotFound(gettext("Shipping template not found."))
     return template

@@ -291,7 +291,7 @@ def _require_permission(*, vendor: Vendor, actor: User, permission: str) -> None
         return
     member = VendorMember.objects.filter(vendor=vendor, user_id=actor.pk).first()
     if member is None or not role_allows(role=member.role, permission=permission):
-        raise NotShopOwner() if permission in ("staff", "shop") else NotFound("Shop not found.")
+        raise NotShopOwner() if permission in ("staff", "shop") else NotFound(_("Shop not found."))
 
 
 def _owner_count(vendor: Vendor) -> int:
@@ -330,7 +330,7 @@ def vendor_member_add(*, vendor: Vendor, actor: User, email: str, role: str) -> 
 def _member_locked(member: VendorMember) -> VendorMember:
     current = VendorMember.objects.select_related("user").filter(pk=member.pk).first()
     if current is None:
-        raise NotFound("Staff member not found.")
+        raise NotFound(_("Staff member not found."))
     return current
 
 

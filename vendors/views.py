@@ -79,11 +79,11 @@ def switch(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = ShopSwitchForm(request.POST)
         if not form.is_valid():
-            raise Http404("Shop not found.")
+            raise Http404(_("Shop not found."))
         try:
             member = selectors.vendor_member_get_for_actor(actor=request.user, vendor_id=form.cleaned_data["vendor"])
         except NotFound:
-            raise Http404("Shop not found.") from None
+            raise Http404(_("Shop not found.")) from None
         request.session[SESSION_KEY] = member.vendor_id
         messages.success(request, _("You are now working in %(shop)s.") % {"shop": member.vendor.name})
         return redirect("/dashboard/")
@@ -131,7 +131,7 @@ def _member_or_404(request: HttpRequest, member_id: int):
     try:
         return selectors.vendor_member_get_for_vendor(vendor=request.vendor, member_id=member_id)
     except NotFound:
-        raise Http404("Staff member not found.") from None
+        raise Http404(_("Staff member not found.")) from None
 
 
 @dashboard_view("staff")
@@ -180,7 +180,7 @@ def _template_or_404(request: HttpRequest, template_id: int):
     try:
         return selectors.shipping_template_get_for_vendor(vendor=request.vendor, template_id=template_id)
     except NotFound:
-        raise Http404("Shipping template not found.") from None
+        raise Http404(_("Shipping template not found.")) from None
 
 
 def _template_values(form: ShippingTemplateForm) -> dict:

@@ -8,12 +8,20 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.db import transaction
 from django.test import RequestFactory
+from django.utils import translation
 
 from catalog.cache import HEADER, products_changed
 from catalog.models import Product, ProductVariant
 from catalog.tests.factories import make_market, make_product
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english_afterwards():
+    """Requests in Chinese leave the language active in this thread: reset it for later tests."""
+    yield
+    translation.activate("en")
 
 
 @pytest.fixture(autouse=True)

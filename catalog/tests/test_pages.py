@@ -9,6 +9,13 @@ from vendors.models import Vendor
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _english_afterwards():
+    """Requests in Chinese leave the language active in this thread: reset it for later tests."""
+    yield
+    translation.activate("en")
+
+
 @pytest.fixture
 def market(shop_a, shop_b):
     return make_market(shop_a=shop_a, shop_b=shop_b)
@@ -217,3 +224,19 @@ def test_pages_speak_chinese(client, market):
     response = client.get("/products/", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert response.status_code == 200
     assert '<html lang="zh-hans">' in response.content.decode()
+
+
+def test_search_result_pages_follow_the_ranking(client, shop_a):
+    in_titles = {make_product(vendor=shop_a, title=f"Teacup {n:02d}").pk for n in range(20)}
+    in_descriptions = {
+        make_product(vendor=shop_a, title=f"Saucer {n:02d}", description="Fits a teacup.").pk for n in range(10)
+    }
+    first = client.get("/search/", {"q": "teacup"})
+    second = client.get("/search/", {"q": "teacup", "page": "2"})
+    assert first.context["page"].paginator.count == 30
+    first_ids = [p.pk for p in first.context["products"]]
+    second_ids = [p.pk for p in second.context["products"]]
+    assert len(first_ids) == 24 and len(second_ids) == 6
+    assert set(first_ids[:20]) == in_titles
+    assert set(first_ids[20:]) | set(second_ids) == in_descriptions
+    assert all(p.has_stock for p in first.context["products"])

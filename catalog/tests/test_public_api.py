@@ -1,12 +1,20 @@
 """The public catalog API: categories, shops, products with the pages' filters."""
 
 import pytest
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from catalog.tests.factories import make_market, make_product
 from vendors.models import Vendor
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english_afterwards():
+    """Requests in Chinese leave the language active in this thread: reset it for later tests."""
+    yield
+    translation.activate("en")
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from catalog.models import ProductVariant
 from catalog.selectors import variant_orderable_qs
@@ -42,10 +43,10 @@ def quantity_parse(raw: object) -> int:
 
 def _variant_id_parse(raw: object) -> int:
     if isinstance(raw, bool):
-        raise NotFound("Product not found.")
+        raise NotFound(gettext("Product not found."))
     text = str(raw).strip()
     if not text.isascii() or not text.isdigit() or len(text) > 18:
-        raise NotFound("Product not found.")
+        raise NotFound(gettext("Product not found."))
     return int(text)
 
 
@@ -58,7 +59,7 @@ def variant_get_orderable(*, variant_id: object) -> ProductVariant:
         return variant
     unavailable = ProductVariant.objects.select_related("product").filter(pk=pk).first()
     if unavailable is None:
-        raise NotFound("Product not found.")
+        raise NotFound(gettext("Product not found."))
     raise Unavailable(what=str(unavailable))
 
 
@@ -109,10 +110,10 @@ def _line_get(*, cart: Cart, line_id: object) -> CartLine:
     try:
         pk = _variant_id_parse(line_id)
     except NotFound:
-        raise NotFound("Cart line not found.") from None
+        raise NotFound(gettext("Cart line not found.")) from None
     line = CartLine.objects.filter(cart=cart, pk=pk).first()
     if line is None:
-        raise NotFound("Cart line not found.")
+        raise NotFound(gettext("Cart line not found."))
     return line
 
 

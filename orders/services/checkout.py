@@ -19,7 +19,7 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
 from django.db.models import CharField, Exists, F, OuterRef
 from django.db.models.functions import Cast
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from catalog.cache import products_changed
 from catalog.models import Product, ProductVariant
@@ -38,7 +38,7 @@ from vendors.services import shipping_quote
 class CartEmpty(DomainError):  # noqa: N818 - named like the kernel's errors (OutOfStock)
     code = "cart_empty"
     http_status = 400
-    default_message = "Your cart is empty."
+    default_message = gettext_lazy("Your cart is empty.")
 
 
 # Crockford's base32 without I, L, O, U: nothing to misread when a buyer reads a number out.
@@ -241,9 +241,9 @@ def order_place(*, buyer: User, cart: Cart, address: Address, shipping_choices: 
     for a one-variant cart on PostgreSQL, else one per variant and one per product), with as
     little Python per statement as it can (see orders/services/sql.py)."""
     if cart.user_id != buyer.pk:
-        raise NotFound("Cart not found.")
+        raise NotFound(gettext("Cart not found."))
     if address.user_id != buyer.pk:
-        raise NotFound("Address not found.")
+        raise NotFound(gettext("Address not found."))
     choices = _choices_normalise(shipping_choices)
     for attempt in range(1, 4):
         now = timezone.now()
@@ -528,7 +528,7 @@ def order_cancel_by_buyer(*, order: Order, actor: User) -> Order:
     """The buyer cancels their unpaid order; its stock goes back on sale. InvalidTransition once
     it is paid or already cancelled."""
     if order.buyer_id != actor.pk:
-        raise NotFound("Order not found.")
+        raise NotFound(gettext("Order not found."))
     now = timezone.now()
     with transaction.atomic():
         cancelled = _order_release(

@@ -58,7 +58,9 @@ def order_mark_paid(*, order: Order, payment_reference: str) -> bool:
             if order.status == Order.Status.PAID:
                 return False
             check_order_transition(order, Order.Status.PAID)
-            raise InvalidTransition(name=f"order {order.number}", source=order.status, target=Order.Status.PAID)
+            raise InvalidTransition(
+                name=_("order %(number)s") % {"number": order.number}, source=order.status, target=Order.Status.PAID
+            )
         order.status, order.paid_at = Order.Status.PAID, now
 
         VendorOrder.objects.filter(order_id=order.pk, status=VO.PENDING_PAYMENT).update(status=VO.PAID, paid_at=now)
@@ -106,9 +108,9 @@ def vendor_order_ship(*, vendor_order: VendorOrder, actor: User, carrier: str, t
     carrier = (carrier or "").strip()
     tracking_number = (tracking_number or "").strip()
     if not carrier or not tracking_number:
-        raise InvalidShipmentError(reason="Carrier and tracking number are required.")
+        raise InvalidShipmentError(reason=_("Carrier and tracking number are required."))
     if len(carrier) > CARRIER_MAX_LENGTH or len(tracking_number) > TRACKING_MAX_LENGTH:
-        raise InvalidShipmentError(reason="Carrier and tracking number must be at most 60 characters.")
+        raise InvalidShipmentError(reason=_("Carrier and tracking number must be at most 60 characters."))
     _require_shop_staff(actor=actor, vendor_order=vendor_order)
     check_vendor_order_transition(vendor_order, VO.SHIPPED)
     with transaction.atomic():
@@ -140,7 +142,7 @@ def vendor_order_ship(*, vendor_order: VendorOrder, actor: User, carrier: str, t
 def vendor_order_confirm_receipt(*, vendor_order: VendorOrder, actor: User) -> VendorOrder:
     """The buyer confirms the parcel arrived: shipped -> delivered. Only the order's buyer may."""
     if not actor.is_authenticated or vendor_order.order.buyer_id != actor.pk:
-        raise NotFound("Order not found.")
+        raise NotFound(_("Order not found."))
     check_vendor_order_transition(vendor_order, VO.DELIVERED)
     with transaction.atomic():
         _transition(
@@ -265,7 +267,9 @@ def _transition(*, vendor_order: VendorOrder, source: str, target: str, fields: 
     changed = VendorOrder.objects.filter(pk=vendor_order.pk, status=source).update(status=target, **fields)
     if not changed:
         vendor_order.refresh_from_db(fields=["status"])
-        raise InvalidTransition(name=f"shop order {vendor_order.number}", source=vendor_order.status, target=target)
+        raise InvalidTransition(
+            name=_("shop order %(number)s") % {"number": vendor_order.number}, source=vendor_order.status, target=target
+        )
     vendor_order.status = target
 
 
@@ -274,7 +278,7 @@ def _require_shop_staff(*, actor: User, vendor_order: VendorOrder) -> None:
         return
     member = VendorMember.objects.filter(vendor_id=vendor_order.vendor_id, user_id=actor.pk).first()
     if member is None or not role_allows(role=member.role, permission="orders"):
-        raise NotFound("Order not found.")
+        raise NotFound(_("Order not found."))
 
 
 def _dashboard_url(vendor_order: VendorOrder) -> str:

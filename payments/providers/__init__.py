@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 from marketplace.errors import NotFound
 from payments.providers.base import PaymentProvider
@@ -18,5 +19,5 @@ def enabled_provider_codes() -> list[str]:
 def get_provider(code: str) -> PaymentProvider:
     """The enabled provider with this code; NotFound for unknown or disabled ones."""
     if code not in settings.PAYMENT_PROVIDERS or code not in PROVIDER_CLASSES:
-        raise NotFound("Unknown payment provider.")
+        raise NotFound(gettext("Unknown payment provider."))
     return import_string(PROVIDER_CLASSES[code])()

@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from marketplace.errors import NotFound, PaymentError
 from marketplace.money import InvalidAmount, parse_amount, quantize
@@ -79,7 +80,7 @@ def sandbox_charge_open(
 def sandbox_charge_get(*, token: str) -> SandboxCharge:
     charge = SandboxCharge.objects.filter(token=token).first()
     if charge is None:
-        raise NotFound("This payment page does not exist.")
+        raise NotFound(gettext("This payment page does not exist."))
     return charge
 
 
@@ -195,15 +196,15 @@ class SandboxProvider(PaymentProvider):
         raw_timestamp = lowered.get(TIMESTAMP_HEADER.lower(), "")
         signature = lowered.get(SIGNATURE_HEADER.lower(), "")
         if not raw_timestamp or not signature:
-            raise PaymentError("Missing signature headers.")
+            raise PaymentError(gettext("Missing signature headers."))
         try:
             timestamp = int(raw_timestamp)
         except ValueError:
-            raise PaymentError("Malformed signature timestamp.") from None
+            raise PaymentError(gettext("Malformed signature timestamp.")) from None
         if abs(time.time() - timestamp) > settings.PAYMENT_WEBHOOK_TOLERANCE_SECONDS:
-            raise PaymentError("Notification timestamp is outside the tolerance window.")
+            raise PaymentError(gettext("Notification timestamp is outside the tolerance window."))
         if not hmac.compare_digest(sign(body, timestamp), signature.strip().lower()):
-            raise PaymentError("Invalid signature.")
+            raise PaymentError(gettext("Invalid signature."))
         try:
             payload = json.loads(body)
             currency = str(payload["currency"])
@@ -222,7 +223,7 @@ class SandboxProvider(PaymentProvider):
                 payload=payload,
             )
         except (ValueError, TypeError, KeyError, InvalidAmount):
-            raise PaymentError("Malformed notification body.") from None
+            raise PaymentError(gettext("Malformed notification body.")) from None
         if not notification.event_id or len(notification.event_id) > 128:
-            raise PaymentError("Malformed notification body.")
+            raise PaymentError(gettext("Malformed notification body."))
         return notification
