@@ -98,13 +98,15 @@ def _versions(names: list[str], found: dict) -> dict[str, int]:
     return versions
 
 
-# --- Listing counts -----------------------------------------------------------------------
+# --- Listing counts and search rankings ----------------------------------------------------
 
 
-def counts_cached(key: str, compute: Callable[[], T]) -> T:
-    """The facet counts of a filtered set, computed once per catalog state and kept for
-    settings.CATALOG_COUNTS_CACHE_SECONDS (default 300; 0 turns it off). Counting a whole
-    market by shop, category and attribute takes far longer than showing a page of it.
+def listing_data_cached(key: str, compute: Callable[[], T]) -> T:
+    """A listing's facet counts, or a search's ranked page of ids, computed once per catalog
+    state and kept for settings.CATALOG_COUNTS_CACHE_SECONDS (default 300; 0 turns it off).
+    Counting a whole market by shop, category and attribute, or ranking thousands of search
+    matches, takes far longer than showing a page of products; the rows themselves are
+    always read fresh.
 
     Never stale: the key holds the listing version (moved after every committed product
     change) and the highest product id (so rows inserted without services still count).

@@ -146,7 +146,7 @@ class PublicVariantOutput(serializers.ModelSerializer):
 
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
     def get_attributes(self, variant: ProductVariant) -> dict[str, str]:
-        return {value.attribute.slug: value.value for value in variant.attribute_values.all()}
+        return {value.attribute.slug: value.value for value in variant.attribute_list}
 
 
 class PublicImageOutput(serializers.ModelSerializer):
@@ -172,7 +172,7 @@ class PublicProductDetailOutput(PublicProductListOutput):
     shop = PublicShopOutput(source="vendor", read_only=True)
     in_stock = serializers.SerializerMethodField()
     variants = serializers.SerializerMethodField()
-    images = PublicImageOutput(many=True, read_only=True)
+    images = PublicImageOutput(source="image_list", many=True, read_only=True)
 
     class Meta(PublicProductListOutput.Meta):
         fields = [

@@ -159,7 +159,7 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "product": product,
             "variants": variants,
-            "images": list(product.images.all()),
+            "images": product.image_list,
             "breadcrumbs": selectors.category_loaded_ancestors(category=product.category),
             "any_in_stock": any(v.stock > 0 for v in variants),
             "first_available": next((v for v in variants if v.stock > 0), None),

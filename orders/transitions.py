@@ -16,11 +16,11 @@ VENDOR_ORDER_TRANSITIONS: dict[str, set[str]] = {
     VO.CANCELLED: set(),
 }
 
-O = Order.Status
+OS = Order.Status
 ORDER_TRANSITIONS: dict[str, set[str]] = {
-    O.PENDING_PAYMENT: {O.PAID, O.CANCELLED},
-    O.PAID: set(),
-    O.CANCELLED: set(),
+    OS.PENDING_PAYMENT: {OS.PAID, OS.CANCELLED},
+    OS.PAID: set(),
+    OS.CANCELLED: set(),
 }
 
 

@@ -81,3 +81,24 @@ def product_cards(products) -> str:
             )
         )
     return mark_safe("".join(cards))  # noqa: S308 - every part went through format_html
+
+
+@register.simple_tag
+def facet_items(values, toggles: bool = True) -> str:
+    """The <li> entries of one facet: a link (a check box look when it toggles a filter) and
+    the count. Rendered here for the same reason as the cards: a sidebar has dozens."""
+    items = []
+    for value in values:
+        if toggles:
+            link = format_html(
+                '<a href="{}" class="facet-toggle{}" data-slug="{}"><span class="box" aria-hidden="true">{}</span> {}</a>',
+                value.url,
+                " selected" if value.selected else "",
+                value.slug,
+                "✓" if value.selected else "",
+                value.label,
+            )
+        else:
+            link = format_html('<a href="{}">{}</a>', value.url, value.label)
+        items.append(format_html('<li>{} <span class="count">{}</span></li>', link, value.count))
+    return mark_safe("".join(items))  # noqa: S308 - every part went through format_html

@@ -358,3 +358,24 @@ def test_a_cached_page_keeps_its_content_headers(client, market):
     assert hit["Content-Type"] == "text/html; charset=utf-8"
     assert hit["Content-Language"] == "zh-hans"
     assert "Accept-Language" in hit["Vary"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_search_ranking_is_cached_and_moves_with_changes(
+    client, counts_cache_on, shop_a, django_assert_max_num_queries
+):
+    low = make_product(vendor=shop_a, title="Kettle", description="Goes with a teapot.")
+    high = make_product(vendor=shop_a, title="Teapot")
+    ids = [p.pk for p in client.get("/search/?q=teapot").context["products"]]
+    assert ids == [high.pk, low.pk]
+    # Categories, two newest-product guards (counts, ranking) and the page's rows.
+    with django_assert_max_num_queries(4):
+        again = client.get("/search/?q=teapot")
+    assert [p.pk for p in again.context["products"]] == ids
+    with transaction.atomic():  # the teapot is renamed by its shop
+        Product.objects.filter(pk=high.pk).update(title_en="Tea kettle")
+        from catalog.tests.factories import product_derive
+
+        product_derive(Product.objects.get(pk=high.pk))
+        products_changed(product_ids=[high.pk])
+    assert [p.pk for p in client.get("/search/?q=teapot").context["products"]] == [low.pk]
