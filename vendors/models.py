@@ -101,11 +101,17 @@ class VendorApplication(models.Model):
         return f"{self.shop_name} ({self.get_status_display()})"
 
 
+def private_storage():
+    from django.core.files.storage import storages
+
+    return storages["private"]
+
+
 class ApplicationDocument(models.Model):
     """A licence or ID scan. Stored under a random name; admins open it through the admin."""
 
     application = models.ForeignKey(VendorApplication, on_delete=models.CASCADE, related_name="documents")
-    file = models.FileField(_("file"), upload_to="vendors/documents/%Y/%m/")
+    file = models.FileField(_("file"), upload_to="vendors/documents/%Y/%m/", storage=private_storage)
     original_name = models.CharField(_("original file name"), max_length=255, blank=True)
     content_type = models.CharField(_("type"), max_length=60)
     size = models.PositiveIntegerField(_("size"))

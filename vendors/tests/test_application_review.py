@@ -150,6 +150,16 @@ def test_admin_opens_a_document_but_the_public_cannot(client, admin_user, buyer,
     assert url in change
 
 
+def test_documents_are_stored_outside_the_public_media_folder(client, settings, submitted_application):
+    from pathlib import Path
+
+    document = submitted_application.documents.get()
+    stored = Path(document.file.path).resolve()
+    assert not stored.is_relative_to(Path(settings.MEDIA_ROOT).resolve())
+    assert stored.is_file()
+    assert client.get(settings.MEDIA_URL + document.file.name).status_code == 404
+
+
 def test_reviewer_decides_from_the_application_page(client, admin_user, buyer, submitted_application, other_buyer):
     from vendors.services import vendor_application_submit
     from vendors.tests.helpers import application_form
