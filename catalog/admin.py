@@ -58,8 +58,7 @@ class CategoryAdmin(TranslationAdmin):
         return super().get_queryset(request).annotate(product_total=Count("products"))
 
     def save_model(self, request, obj: Category, form, change) -> None:
-        category_save(category=obj)  # the form refused cycles already
-        catalog_changed()
+        category_save(category=obj)  # the form refused cycles already; listings are invalidated
 
     def delete_model(self, request, obj: Category) -> None:
         super().delete_model(request, obj)

@@ -18,6 +18,7 @@ import functools
 import hashlib
 import time
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from typing import TypeVar
 from urllib.parse import urlencode
 
@@ -101,24 +102,41 @@ def _versions(names: list[str], found: dict) -> dict[str, int]:
 # --- Listing counts and search rankings ----------------------------------------------------
 
 
+# Set by @page_cache for the duration of a page: what listing_data_cached read once.
+_request_state: ContextVar[dict | None] = ContextVar("catalog_request_state", default=None)
+
+
+def _newest_ids() -> tuple:
+    from catalog.models import Category, Product
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT max(id) FROM {Product._meta.db_table}), (SELECT max(id) FROM {Category._meta.db_table})"
+        )
+        return cursor.fetchone()
+
+
 def listing_data_cached(key: str, compute: Callable[[], T]) -> T:
-    """A listing's facet counts, or a search's ranked page of ids, computed once per catalog
+    """A listing's facet counts, a search's ranked page of ids or the category tree, computed once per catalog
     state and kept for settings.CATALOG_COUNTS_CACHE_SECONDS (default 300; 0 turns it off).
     Counting a whole market by shop, category and attribute, or ranking thousands of search
     matches, takes far longer than showing a page of products; the rows themselves are
     always read fresh.
 
-    Never stale: the key holds the listing version (moved after every committed product
-    change) and the highest product id (so rows inserted without services still count).
-    Never used inside a transaction: what it sees may not be committed."""
+    Never stale: the key holds the listing version (moved after every committed catalog
+    change) and the highest product and category ids (so rows inserted without services
+    still count). Never used inside a transaction: what it sees may not be committed."""
     seconds = getattr(settings, "CATALOG_COUNTS_CACHE_SECONDS", 300)
     if not seconds or connection.in_atomic_block:
         return compute()
-    from catalog.models import Product
-
-    version = _versions([LISTING], cache.get_many([_version_key(LISTING)]))[LISTING]
-    newest = Product.objects.order_by("-pk").values_list("pk", flat=True).first()
-    full_key = COUNTS_PREFIX + hashlib.sha256(f"{version}|{newest}|{key}".encode()).hexdigest()
+    state = _request_state.get()
+    if state is None or "catalog" not in state:
+        snapshot = (_versions([LISTING], cache.get_many([_version_key(LISTING)]))[LISTING], _newest_ids())
+        if state is not None:  # read once per page: one consistent state for all its parts
+            state["catalog"] = snapshot
+    else:
+        snapshot = state["catalog"]
+    full_key = COUNTS_PREFIX + hashlib.sha256(f"{snapshot}|{key}".encode()).hexdigest()
     found = cache.get(full_key)
     if found is None:
         found = compute()
@@ -175,6 +193,13 @@ def page_cache(view: Callable | None = None, *, depends: Callable[..., list[str]
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            token = _request_state.set({})
+            try:
+                return serve(request, *args, **kwargs)
+            finally:
+                _request_state.reset(token)
+
+        def serve(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if not _cacheable_request(request):
                 response = view(request, *args, **kwargs)
                 response[HEADER] = "bypass"

@@ -8,6 +8,7 @@ calls `category_save` or, after bulk inserts, `category_rebuild_paths`.
 
 from django.db import transaction
 
+from catalog.cache import catalog_changed
 from catalog.models import Category
 
 MAX_DEPTH = 12
@@ -32,7 +33,7 @@ def category_save(*, category: Category) -> Category:
                     raise ValueError("The category tree is too deep.")
                 ancestor = ancestor.parent
         category.save()
-        category_rebuild_paths()
+        category_rebuild_paths()  # also invalidates cached listings
         category.refresh_from_db(fields=["path", "depth"])
     return category
 
@@ -54,4 +55,5 @@ def category_rebuild_paths() -> int:
                 changed.append(node)
             stack.extend((child, path, depth + 1) for child in by_parent.get(node.pk, []))
         Category.objects.bulk_update(changed, ["path", "depth"], batch_size=500)
+        catalog_changed()
     return len(changed)

@@ -153,8 +153,11 @@ def category_all_qs() -> QuerySet[Category]:
 
 
 def category_all() -> list[Category]:
-    """The whole tree in display order (a few hundred rows; one query)."""
-    return list(category_all_qs())
+    """The whole tree in display order (a few hundred rows; one query, or none when cached
+    with the listing data)."""
+    from catalog.cache import listing_data_cached
+
+    return listing_data_cached("categories", lambda: list(category_all_qs()))
 
 
 def category_get(*, slug: str) -> Category:
