@@ -157,7 +157,8 @@ ACCOUNT_ADAPTER = "marketplace.adapters.AccountAdapter"
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_USERNAME_FORM_FIELD = "login"
+AXES_USERNAME_CALLABLE = "marketplace.auth.axes_username"
+AXES_LOCKOUT_CALLABLE = "marketplace.auth.axes_lockout_response"
 AXES_ENABLED = env_bool("AXES_ENABLED", default=True)
 
 # --- E-mail ---------------------------------------------------------------------------
