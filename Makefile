@@ -20,7 +20,6 @@ install: $(VENV)/.installed
 
 run: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py compilemessages --ignore=.venv -v 0
 	$(PY) manage.py seed_demo
 	@if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
 	  echo "Starting a Celery worker and beat (logs in .data/worker.log, .data/beat.log)"; \
@@ -40,7 +39,6 @@ browser:
 	  || { echo "Could not install chromium: run 'apt-get install chromium' as root"; exit 1; }; }
 
 test: install services browser
-	$(PY) manage.py compilemessages --ignore=.venv -v 0
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
