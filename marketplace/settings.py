@@ -251,6 +251,9 @@ CART_MAX_LINE_QUANTITY = env_int("CART_MAX_LINE_QUANTITY", 999)
 SERVE_MEDIA = env_bool("SERVE_MEDIA", default=DEBUG)
 PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE_ENABLED", default=True)
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 300)
+# Facet counts, ranked search ids and the category tree, keyed on the catalog version (never
+# stale); 0 turns the counts cache off.
+CATALOG_COUNTS_CACHE_SECONDS = env_int("CATALOG_COUNTS_CACHE_SECONDS", 300)
 SANDBOX_PAYMENT_SECRET = env_str("SANDBOX_PAYMENT_SECRET", "sandbox-dev-secret")
 PAYMENT_WEBHOOK_TOLERANCE_SECONDS = env_int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300)
 PAYMENT_PROVIDERS = env_list("PAYMENT_PROVIDERS", ["sandbox"])
