@@ -125,5 +125,8 @@ done
 if [ "$ORDER_SECONDS" != "0" ]; then
   echo
   echo "== Orders on one hot variant: 16 buyers in parallel through orders.services.checkout.order_place"
-  "$PY" bench/order_rate.py --threads 16 --seconds "$ORDER_SECONDS" --pgbench
+  # As served: 16 buyers over 2 worker processes (like gunicorn's 2 workers); then the same 16
+  # threads in one process, where Python's GIL is the ceiling.
+  "$PY" bench/order_rate.py --threads 16 --processes 2 --seconds "$ORDER_SECONDS" --pgbench
+  "$PY" bench/order_rate.py --threads 16 --processes 1 --seconds "$ORDER_SECONDS"
 fi

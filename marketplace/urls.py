@@ -15,6 +15,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # The shoppers' pages first: the resolver tries patterns in order, and these are the hot ones.
+    path("", include("catalog.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -28,7 +30,6 @@ urlpatterns = [
     path("", include("payments.urls")),
     path("", include("orders.urls")),
     path("", include("vendors.urls")),
-    path("", include("catalog.urls")),
 ]
 
 if settings.DEBUG or settings.SERVE_MEDIA:
