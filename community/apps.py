@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class CommunityConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'community'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "community"

@@ -20,9 +20,7 @@ def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return Response({"message": str(exc), "code": exc.code}, status=exc.http_status)
     if isinstance(exc, DjangoValidationError):
-        return Response(
-            {"message": "; ".join(exc.messages), "code": "invalid"}, status=status.HTTP_400_BAD_REQUEST
-        )
+        return Response({"message": "; ".join(exc.messages), "code": "invalid"}, status=status.HTTP_400_BAD_REQUEST)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

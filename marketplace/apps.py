@@ -18,9 +18,7 @@ def production_settings_check(app_configs, **kwargs):
     errors = []
     if not settings.DEBUG:
         if settings.SANDBOX_PAYMENT_SECRET == "sandbox-dev-secret":
-            errors.append(
-                checks.Warning("SANDBOX_PAYMENT_SECRET is the development value.", id="marketplace.W001")
-            )
+            errors.append(checks.Warning("SANDBOX_PAYMENT_SECRET is the development value.", id="marketplace.W001"))
         if not settings.USES_POSTGRES:
             errors.append(
                 checks.Warning(

@@ -16,7 +16,9 @@ def audit_record(*, actor: User | None, action: str, obj, data: dict | None = No
     )
 
 
-def notification_send(*, user: User, kind: str, title: str, body: str = "", url: str = "", email: bool = True) -> Notification:
+def notification_send(
+    *, user: User, kind: str, title: str, body: str = "", url: str = "", email: bool = True
+) -> Notification:
     """Records the in-app notification now; the e-mail goes out from a worker after commit."""
     notification = Notification.objects.create(user=user, kind=kind, title=title, body=body, url=url)
     if email:

@@ -70,7 +70,8 @@ def validate_document(file: UploadedFile, *, max_bytes: int | None = None) -> st
     max_bytes = max_bytes or settings.DOCUMENT_MAX_BYTES
     if file.size is not None and file.size > max_bytes:
         raise InvalidUpload(
-            reason=gettext("The document is too large; the limit is %(limit)s MB.") % {"limit": max_bytes // (1024 * 1024)},
+            reason=gettext("The document is too large; the limit is %(limit)s MB.")
+            % {"limit": max_bytes // (1024 * 1024)},
             limit="size",
         )
     file.seek(0)

@@ -8,7 +8,13 @@ from django.core.management import call_command
 def test_openapi_schema_generates_without_warnings(tmp_path):
     call_command("spectacular", "--fail-on-warn", "--validate", "--file", str(tmp_path / "schema.yml"))
     text = (tmp_path / "schema.yml").read_text()
-    for path in ("/api/v1/auth/token/", "/api/v1/products/", "/api/v1/cart/", "/api/v1/orders/", "/api/v1/vendor/orders/"):
+    for path in (
+        "/api/v1/auth/token/",
+        "/api/v1/products/",
+        "/api/v1/cart/",
+        "/api/v1/orders/",
+        "/api/v1/vendor/orders/",
+    ):
         assert f"{path}:" in text
 
 

@@ -85,7 +85,14 @@ def snapshot(shop) -> tuple:
 
 
 def attempt(client, url: str, method: str, headers: dict | None = None):
-    data = {"status": "active", "stock": "0", "carrier": "SF", "tracking_number": "X1", "role": "owner", "name": "pwned"}
+    data = {
+        "status": "active",
+        "stock": "0",
+        "carrier": "SF",
+        "tracking_number": "X1",
+        "role": "owner",
+        "name": "pwned",
+    }
     if method == "get":
         return client.get(url, headers=headers or {})
     if url.startswith("/api/"):
@@ -129,13 +136,21 @@ def test_other_shop_owner_buyer_and_anonymous_are_refused_everywhere(
                 continue
             has_ids = "<" in route
             response = attempt(client, url, method)
-            assert_refused(response, url=f"{method.upper()} {url} as {label}", secrets=secrets,
-                           may_list_own=(actor is not None and not has_ids))
+            assert_refused(
+                response,
+                url=f"{method.upper()} {url} as {label}",
+                secrets=secrets,
+                may_list_own=(actor is not None and not has_ids),
+            )
             if url.startswith("/api/"):
                 # Naming shop A explicitly does not help.
                 response = attempt(client, url, method, headers={"X-Vendor": str(shop_a.pk)})
-                assert_refused(response, url=f"{method.upper()} {url} X-Vendor=A as {label}", secrets=secrets,
-                               may_list_own=(actor is not None and not has_ids))
+                assert_refused(
+                    response,
+                    url=f"{method.upper()} {url} X-Vendor=A as {label}",
+                    secrets=secrets,
+                    may_list_own=(actor is not None and not has_ids),
+                )
     assert snapshot(shop_a) == before, "an outsider changed shop A's data"
 
 

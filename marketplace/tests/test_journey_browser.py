@@ -32,13 +32,23 @@ def add_first_result_to_cart(page, query: str, title: str) -> None:
     expect(page.get_by_test_id("cart-added")).to_be_visible()
 
 
-def test_visitor_to_delivered_order_across_two_shops(page, chromium, live_server, shop_a, shop_b, owner_a, owner_b, password):
+def test_visitor_to_delivered_order_across_two_shops(
+    page, chromium, live_server, shop_a, shop_b, owner_a, owner_b, password
+):
     tea = make_category("Tea 茶叶", slug="tea")
     audio = make_category("Audio 音频", slug="audio")
-    make_product(vendor=shop_a, category=audio, title="Aurora Wireless Earbuds",
-                 variants=[{"sku": "AUR-1", "price": "199.00", "stock": 5}])
-    make_product(vendor=shop_b, category=tea, title="西湖龙井 明前特级绿茶 250g",
-                 variants=[{"sku": "LJ-250", "price": "68.00", "stock": 5}])
+    make_product(
+        vendor=shop_a,
+        category=audio,
+        title="Aurora Wireless Earbuds",
+        variants=[{"sku": "AUR-1", "price": "199.00", "stock": 5}],
+    )
+    make_product(
+        vendor=shop_b,
+        category=tea,
+        title="西湖龙井 明前特级绿茶 250g",
+        variants=[{"sku": "LJ-250", "price": "68.00", "stock": 5}],
+    )
 
     # A visitor finds one product by an English word and one by a Chinese word.
     add_first_result_to_cart(page, "earbuds", "Aurora Wireless Earbuds")
@@ -70,7 +80,9 @@ def test_visitor_to_delivered_order_across_two_shops(page, chromium, live_server
     page.wait_for_url(re.compile(r"/payments/start/"))
     page.get_by_test_id("pay-now").click()
     page.wait_for_url(re.compile(r"/payments/sandbox/"))
-    expect(page.get_by_test_id("sandbox-amount")).to_contain_text("279.00")  # 199 + 68 + shipping: shop A free over 99, shop B 12
+    expect(page.get_by_test_id("sandbox-amount")).to_contain_text(
+        "279.00"
+    )  # 199 + 68 + shipping: shop A free over 99, shop B 12
     page.get_by_test_id("sandbox-pay").click()
     expect(page.locator("[data-testid=payment-result][data-state=received]")).to_be_visible(timeout=20_000)
 
