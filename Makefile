@@ -21,13 +21,14 @@ install: $(VENV)/.installed
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	@if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
+	@set -e; mkdir -p .data; \
+	if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
 	  echo "Starting a Celery worker and beat (logs in .data/worker.log, .data/beat.log)"; \
-	  mkdir -p .data; \
+	  trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
 	  $(VENV)/bin/celery -A marketplace worker -l info --concurrency 2 > .data/worker.log 2>&1 & \
 	  $(VENV)/bin/celery -A marketplace beat -l info -s .data/celerybeat-schedule > .data/beat.log 2>&1 & \
-	fi
-	@echo "Shequn is served on http://$(HOST_PORT)/ (demo log-ins are listed above and in README.md)"
+	fi; \
+	echo "Shequn is served on http://$(HOST_PORT)/ (demo log-ins are listed above and in README.md)"; \
 	$(PY) manage.py runserver $(HOST_PORT)
 
 services:
