@@ -22,7 +22,7 @@ import unicodedata
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import Case, Exists, F, FloatField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.utils.html import strip_tags
 
@@ -121,23 +121,29 @@ def search_refresh(*, product_ids: Iterable[int] | None = None) -> None:
 # --- Query side ---------------------------------------------------------------------------
 
 
+def query_words(text: str) -> list[str]:
+    """The words of a query: Latin words as typed (lower-cased), Chinese runs cut by jieba
+    into words (a run of one or two characters is one word). Query syntax is just text."""
+    words: list[str] = []
+    for match in _TOKEN_RE.finditer(_normalise(text[:MAX_QUERY_LENGTH])):
+        if match.group("word"):
+            words.append(match.group("word"))
+            continue
+        run = match.group("cjk")
+        words.extend([run] if len(run) <= 2 else [w for w in _segmenter().cut(run) if w.strip()])
+    return list(dict.fromkeys(words))[:MAX_QUERY_TERMS]
+
+
 def query_terms(text: str) -> list[list[str]]:
     """The query as a list of terms; each term is a list of lexemes that must all match.
     A Latin word is one prefix lexeme (`"phone:*"`); a Chinese word is its bigrams."""
     terms: list[list[str]] = []
-    for match in _TOKEN_RE.finditer(_normalise(text[:MAX_QUERY_LENGTH])):
-        if match.group("word"):
-            terms.append([f"'{match.group('word')}':*"])
-            continue
-        run = match.group("cjk")
-        words = [run] if len(run) <= 2 else [w for w in _segmenter().cut(run) if w.strip()]
-        for word in words:
+    for word in query_words(text):
+        if _TOKEN_RE.fullmatch(word).group("word"):
+            terms.append([f"'{word}':*"])
+        else:
             terms.append([f"'{bigram}'" for bigram in _cjk_bigrams(word)] or [f"'{word}'"])
-    unique: list[list[str]] = []
-    for term in terms:
-        if term not in unique:
-            unique.append(term)
-    return unique[:MAX_QUERY_TERMS]
+    return terms
 
 
 def tsquery_for(text: str) -> str | None:
@@ -188,13 +194,13 @@ def search_filter(queryset: QuerySet, text: str) -> QuerySet:
 
 
 def _nothing(queryset: QuerySet) -> QuerySet:
-    return queryset.none().annotate(search_rank=Value(0.0, output_field=FloatField()))
+    return queryset.none().annotate(search_rank=Value(0, output_field=IntegerField()))
 
 
 def _search_filter_fallback(queryset: QuerySet, text: str) -> QuerySet:
     from catalog.models import ProductVariant
 
-    words = text.split()[:MAX_QUERY_TERMS]
+    words = query_words(text)  # the same words as on PostgreSQL, matched as substrings
     if not words:
         return _nothing(queryset)
     title_hit = Q()
@@ -210,5 +216,6 @@ def _search_filter_fallback(queryset: QuerySet, text: str) -> QuerySet:
             | Q(Exists(ProductVariant.objects.filter(product=OuterRef("pk"), sku__icontains=word)))
         )
     return queryset.annotate(
-        search_rank=Case(When(title_hit, then=Value(1.0)), default=Value(0.1), output_field=FloatField())
+        # A rank order, not a measure: title matches first.
+        search_rank=Case(When(title_hit, then=Value(2)), default=Value(1), output_field=IntegerField())
     )
