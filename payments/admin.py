@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from payments.models import Payment, SandboxCharge, WebhookEvent
+from payments.models import JournalEntry, LedgerAccount, Payment, Posting, SandboxCharge, WebhookEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -92,3 +92,41 @@ class SandboxChargeAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields if field.name != "token"]
+
+
+@admin.register(LedgerAccount)
+class LedgerAccountAdmin(ReadOnlyAdmin):
+    list_display = ["code", "currency", "owner_type", "owner_key", "purpose", "created_at"]
+    list_filter = ["owner_type", "purpose", "currency"]
+    search_fields = ["owner_key", "purpose"]
+
+
+class PostingInline(admin.TabularInline):
+    model = Posting
+    fields = ["account", "amount", "currency"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "kind", "idempotency_key", "effective_at", "created_at", "reverses"]
+    list_filter = ["kind"]
+    search_fields = ["idempotency_key", "memo"]
+    date_hierarchy = "effective_at"
+    inlines = [PostingInline]
+
+
+@admin.register(Posting)
+class PostingAdmin(ReadOnlyAdmin):
+    list_display = ["id", "entry", "account", "amount", "currency"]
+    list_filter = ["currency", "account__owner_type"]
+    search_fields = ["entry__idempotency_key"]
+    list_select_related = ["entry", "account"]

@@ -119,3 +119,113 @@ class SandboxCharge(models.Model):
     def provider_reference(self) -> str:
         """The gateway's public id of the charge (the token itself stays secret)."""
         return f"sbx_ch_{self.pk}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The double-entry ledger (docs: /work/shared/PAYMENTS.md sections 2 and 5).
+#
+# Sign convention: a Posting's amount is signed. DEBIT is POSITIVE, CREDIT is NEGATIVE. The
+# postings of one JournalEntry sum to zero in each currency. An account's balance is the plain
+# sum of its postings, so a debit-normal account (provider clearing) reads positive and a
+# credit-normal account (what the marketplace owes a vendor, referrer, the tax authority, the
+# platform's commission) reads negative. Entries and postings are append-only: the service never
+# updates or deletes them and, on PostgreSQL, database triggers refuse UPDATE and DELETE
+# (migration 0003); a correction is a new entry whose `reverses` points at the old one.
+# ---------------------------------------------------------------------------------------------
+
+
+class LedgerAccount(models.Model):
+    """One account of the ledger: (owner, purpose, currency). Balances are derived from postings."""
+
+    class OwnerType(models.TextChoices):
+        PLATFORM = "platform", _("Platform")
+        VENDOR = "vendor", _("Vendor")
+        REFERRER = "referrer", _("Referrer")
+        PROVIDER = "provider", _("Payment provider")
+        TAX = "tax", _("Tax authority")
+        BUYER = "buyer", _("Buyer")
+
+    owner_type = models.CharField(_("owner type"), max_length=20, choices=OwnerType.choices)
+    owner_key = models.CharField(
+        _("owner"),
+        max_length=64,
+        blank=True,
+        default="",
+        help_text=_("Vendor id, user id or provider code; empty for the platform and the tax authority."),
+    )
+    purpose = models.CharField(_("purpose"), max_length=40)
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCY_CHOICES)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["owner_type", "owner_key", "purpose", "currency"]
+        verbose_name = _("ledger account")
+        verbose_name_plural = _("ledger accounts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner_type", "owner_key", "purpose", "currency"], name="ledger_account_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.currency})"
+
+    @property
+    def code(self) -> str:
+        """Readable name, e.g. "vendor:12:pending", "platform:commission", "provider:sandbox:clearing"."""
+        parts = [self.owner_type, self.owner_key, self.purpose] if self.owner_key else [self.owner_type, self.purpose]
+        return ":".join(parts)
+
+
+class JournalEntry(models.Model):
+    """One balanced, immutable business event of the ledger (a capture, a settlement, a refund...)."""
+
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
+    kind = models.CharField(_("kind"), max_length=40)
+    memo = models.CharField(_("memo"), max_length=300, blank=True)
+    effective_at = models.DateTimeField(
+        _("effective at"), help_text=_("When the event happened; balances as of a date use this.")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    reverses = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reversals",
+        verbose_name=_("reverses"),
+    )
+    reference = models.JSONField(_("reference"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-effective_at", "-id"]
+        verbose_name = _("journal entry")
+        verbose_name_plural = _("journal entries")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(idempotency_key=""), name="journal_entry_idempotency_key_present"
+            ),
+        ]
+        indexes = [models.Index(fields=["effective_at"], name="journal_entry_effective_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} ({self.idempotency_key})"
+
+
+class Posting(models.Model):
+    """One line of an entry. amount > 0 is a debit, amount < 0 a credit (see the note above)."""
+
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings", verbose_name=_("entry"))
+    account = models.ForeignKey(
+        LedgerAccount, on_delete=models.PROTECT, related_name="postings", verbose_name=_("account")
+    )
+    amount = MoneyField(_("amount"), help_text=_("Debit positive, credit negative."))
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCY_CHOICES)
+
+    class Meta:
+        ordering = ["entry_id", "id"]
+        verbose_name = _("posting")
+        verbose_name_plural = _("postings")
+
+    def __str__(self) -> str:
+        return f"{self.account.code} {self.amount} {self.currency}"
