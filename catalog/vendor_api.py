@@ -4,7 +4,7 @@ object is fetched through catalog.vendor_selectors, so another shop's ids answer
 
 from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -34,17 +34,10 @@ from catalog.vendor_serializers import (
     VendorVariantOutput,
     VendorVariantPatchInput,
 )
-from vendors.dashboard import VendorStaffPermission
+from marketplace.api import ERROR_RESPONSE
+from vendors.dashboard import X_VENDOR_PARAMETER, VendorStaffPermission
 
-X_VENDOR = OpenApiParameter(
-    "X-Vendor",
-    OpenApiTypes.INT,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Shop id, for users who staff several shops (defaults to their first shop).",
-)
-ERROR = OpenApiResponse(description='JSON {"message": ..., "code": ...}')
-ERRORS = {400: ERROR, 403: ERROR, 404: ERROR}
+ERRORS = {400: ERROR_RESPONSE, 403: ERROR_RESPONSE, 404: ERROR_RESPONSE}
 
 
 class _VendorProductsApi(GenericAPIView):
@@ -66,7 +59,7 @@ class VendorProductListApi(_VendorProductsApi):
         summary="My shop's products",
         tags=["vendor"],
         parameters=[
-            X_VENDOR,
+            X_VENDOR_PARAMETER,
             OpenApiParameter("q", OpenApiTypes.STR, description="Title (either language) or SKU code contains."),
             OpenApiParameter("status", OpenApiTypes.STR, enum=[*Product.Status.values, BANNED]),
         ],
@@ -92,9 +85,9 @@ class VendorProductListApi(_VendorProductsApi):
         description="A draft unless `status` is given; variants may be given at once. SKU codes must be new "
         "in the shop. Prices are decimal strings in the shop's currency.",
         tags=["vendor"],
-        parameters=[X_VENDOR],
+        parameters=[X_VENDOR_PARAMETER],
         request=VendorProductInput,
-        responses={201: VendorProductOutput, **ERRORS, 409: ERROR},
+        responses={201: VendorProductOutput, **ERRORS, 409: ERROR_RESPONSE},
     )
     def post(self, request):
         payload = VendorProductInput(data=request.data)
@@ -109,7 +102,7 @@ class VendorProductDetailApi(_VendorProductsApi):
     @extend_schema(
         summary="One of my shop's products",
         tags=["vendor"],
-        parameters=[X_VENDOR],
+        parameters=[X_VENDOR_PARAMETER],
         responses={200: VendorProductOutput, **ERRORS},
     )
     def get(self, request, product_id: int):
@@ -120,9 +113,9 @@ class VendorProductDetailApi(_VendorProductsApi):
         description="Only the fields given change. `status`: draft, active or hidden (409 product_banned when "
         "the marketplace banned it).",
         tags=["vendor"],
-        parameters=[X_VENDOR],
+        parameters=[X_VENDOR_PARAMETER],
         request=VendorProductPatchInput,
-        responses={200: VendorProductOutput, **ERRORS, 409: ERROR},
+        responses={200: VendorProductOutput, **ERRORS, 409: ERROR_RESPONSE},
     )
     def patch(self, request, product_id: int):
         product = self._product(product_id, for_edit=False)
@@ -139,7 +132,7 @@ class VendorProductDuplicateApi(_VendorProductsApi):
         summary="Duplicate a product",
         description="A draft copy with every variant (SKU codes get a -COPY suffix) and image.",
         tags=["vendor"],
-        parameters=[X_VENDOR],
+        parameters=[X_VENDOR_PARAMETER],
         request=None,
         responses={201: VendorProductOutput, **ERRORS},
     )
@@ -154,7 +147,7 @@ class VendorVariantCreateApi(_VendorProductsApi):
     @extend_schema(
         summary="Add a variant to a product",
         tags=["vendor"],
-        parameters=[X_VENDOR],
+        parameters=[X_VENDOR_PARAMETER],
         request=VendorVariantInput,
         responses={201: VendorVariantOutput, **ERRORS},
     )
@@ -174,7 +167,7 @@ class VendorVariantDetailApi(_VendorProductsApi):
         summary="Change a variant (price, stock, ...)",
         description="Only the fields given change; `stock` is the new absolute stock.",
         tags=["vendor"],
-        parameters=[X_VENDOR],
+        parameters=[X_VENDOR_PARAMETER],
         request=VendorVariantPatchInput,
         responses={200: VendorVariantOutput, **ERRORS},
     )
@@ -189,7 +182,7 @@ class VendorVariantDetailApi(_VendorProductsApi):
         summary="Delete a variant",
         description="Placed orders keep their snapshot. 400 when it is the last active variant of a product on sale.",
         tags=["vendor"],
-        parameters=[X_VENDOR],
+        parameters=[X_VENDOR_PARAMETER],
         responses={204: None, **ERRORS},
     )
     def delete(self, request, variant_id: int):
@@ -206,7 +199,7 @@ class VendorStockApi(APIView):
         description='{"changes": [{"variant": id, "stock": n}, ...]}: all are applied or none (404 when one '
         "variant is not the shop's, 400 for a bad value).",
         tags=["vendor"],
-        parameters=[X_VENDOR],
+        parameters=[X_VENDOR_PARAMETER],
         request=VendorStockInput,
         responses={200: VendorStockOutput, **ERRORS},
     )
@@ -238,7 +231,7 @@ class VendorProductImageApi(_VendorProductsApi):
         description="A thumbnail is made on upload; the first image is the cover. 400 invalid_upload for "
         "non-images, oversized files and images with too many pixels.",
         tags=["vendor"],
-        parameters=[X_VENDOR],
+        parameters=[X_VENDOR_PARAMETER],
         request={"multipart/form-data": VendorImageUploadInput},
         responses={201: VendorImageOutput, **ERRORS},
     )

@@ -4,11 +4,15 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import pagination, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from marketplace.errors import DomainError
+
+# How every error answer looks in the OpenAPI schema (see exception_handler below).
+ERROR_RESPONSE = OpenApiResponse(description='JSON {"message": ..., "code": ...}')
 
 
 class PageNumberPagination(pagination.PageNumberPagination):

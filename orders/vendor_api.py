@@ -3,26 +3,18 @@ the X-Vendor header or the user's only shop; roles owner, manager and staff may 
 
 from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketplace.api import ERROR_RESPONSE
 from orders import dashboard_selectors
 from orders.models import VendorOrder
 from orders.services.fulfilment import vendor_order_ship
 from orders.vendor_serializers import ShopOrderDetailOutput, ShopOrderOutput, ShopOrderShipInput
-from vendors.dashboard import VendorStaffPermission
-
-X_VENDOR = OpenApiParameter(
-    "X-Vendor",
-    OpenApiTypes.INT,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Shop id, for users who staff several shops (defaults to their first shop).",
-)
-ERROR = OpenApiResponse(description='JSON {"message": ..., "code": ...}')
+from vendors.dashboard import X_VENDOR_PARAMETER, VendorStaffPermission
 
 
 class VendorOrderListApi(ListAPIView):
@@ -35,12 +27,12 @@ class VendorOrderListApi(ListAPIView):
         summary="My shop's orders",
         tags=["vendor"],
         parameters=[
-            X_VENDOR,
+            X_VENDOR_PARAMETER,
             OpenApiParameter(
                 "status", OpenApiTypes.STR, enum=VendorOrder.Status.values, description="Only orders in this status."
             ),
         ],
-        responses={200: ShopOrderOutput(many=True), 400: ERROR, 403: ERROR},
+        responses={200: ShopOrderOutput(many=True), 400: ERROR_RESPONSE, 403: ERROR_RESPONSE},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -64,8 +56,8 @@ class VendorOrderDetailApi(APIView):
     @extend_schema(
         summary="One of my shop's orders",
         tags=["vendor"],
-        parameters=[X_VENDOR],
-        responses={200: ShopOrderDetailOutput, 403: ERROR, 404: ERROR},
+        parameters=[X_VENDOR_PARAMETER],
+        responses={200: ShopOrderDetailOutput, 403: ERROR_RESPONSE, 404: ERROR_RESPONSE},
     )
     def get(self, request, number: str):
         vendor_order = dashboard_selectors.vendor_order_get_for_vendor(vendor=request.vendor, number=number)
@@ -81,9 +73,15 @@ class VendorOrderShipApi(APIView):
         description="paid -> shipped with the carrier and tracking number; the buyer is notified. "
         "409 when the order is not waiting to be shipped (e.g. shipped already).",
         tags=["vendor"],
-        parameters=[X_VENDOR],
+        parameters=[X_VENDOR_PARAMETER],
         request=ShopOrderShipInput,
-        responses={200: ShopOrderDetailOutput, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
+        responses={
+            200: ShopOrderDetailOutput,
+            400: ERROR_RESPONSE,
+            403: ERROR_RESPONSE,
+            404: ERROR_RESPONSE,
+            409: ERROR_RESPONSE,
+        },
     )
     def post(self, request, number: str):
         vendor_order = dashboard_selectors.vendor_order_get_for_vendor(vendor=request.vendor, number=number)

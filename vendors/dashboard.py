@@ -8,6 +8,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext, gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, permissions
 
 from marketplace.errors import NotFound
@@ -15,6 +17,14 @@ from vendors.selectors import role_allows, vendor_member_get_for_actor
 
 SESSION_KEY = "current_vendor_id"
 API_HEADER = "HTTP_X_VENDOR"  # X-Vendor: <shop id>, for users who staff several shops
+# The same header, as the vendor API's OpenAPI schema documents it.
+X_VENDOR_PARAMETER = OpenApiParameter(
+    "X-Vendor",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Shop id, for users who staff several shops (defaults to their first shop).",
+)
 
 
 def current_membership(request: HttpRequest):
