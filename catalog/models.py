@@ -73,6 +73,16 @@ class Product(models.Model):
     max_price = MoneyField(_("highest price"), default=0)
     total_stock = models.IntegerField(_("stock"), default=0)
     sold_count = models.PositiveIntegerField(_("sold"), default=0)
+    referral_rate = models.DecimalField(
+        _("referral commission rate"),
+        max_digits=5,
+        decimal_places=4,
+        default=0,
+        help_text=_(
+            "Share of the price paid to whoever referred the buyer, out of the shop's share "
+            "(0.0500 = 5%); at most the platform's maximum."
+        ),
+    )
     cover_thumbnail = models.CharField(max_length=255, blank=True)
     search_document = models.TextField(blank=True, editable=False)
     search_vector = SearchVectorField(null=True, editable=False)
@@ -88,6 +98,11 @@ class Product(models.Model):
             models.Index(fields=["category", "status"], name="product_category_idx"),
             models.Index(fields=["min_price"], name="product_price_idx"),
             models.Index(fields=["-sold_count"], name="product_sold_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(referral_rate__gte=0, referral_rate__lt=1), name="product_referral_rate_range"
+            ),
         ]
         verbose_name = _("product")
         verbose_name_plural = _("products")

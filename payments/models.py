@@ -1,8 +1,14 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from django.conf import settings
+
+from catalog.models import Category
 from marketplace.money import CURRENCY_CHOICES, MoneyField
-from orders.models import Order
+from orders.models import Order, OrderLine, ReturnRequest, VendorOrder
+from vendors.models import Vendor
+
+RATE = {"max_digits": 5, "decimal_places": 4}
 
 
 class Payment(models.Model):
@@ -36,6 +42,15 @@ class Payment(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     captured_at = models.DateTimeField(_("captured"), null=True, blank=True)
     failed_at = models.DateTimeField(_("failed"), null=True, blank=True)
+    amount_received = MoneyField(
+        _("amount received"), default=0, help_text=_("What the provider confirmed; bank transfers may arrive in parts.")
+    )
+    freeze_deadline = models.DateTimeField(
+        _("frozen until"),
+        null=True,
+        blank=True,
+        help_text=_("The provider releases unsplit money on its own after this moment; we must split before it."),
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -229,3 +244,440 @@ class Posting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account.code} {self.amount} {self.currency}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Commissions, the split of each capture, settlement, payouts, refunds and provider calls.
+# ---------------------------------------------------------------------------------------------
+
+
+class CommissionRule(models.Model):
+    """The platform's commission rate: a default, per category, or per shop (most specific wins).
+
+    The rate in force when an order is paid is frozen on each line's split (LineSplit)."""
+
+    class Scope(models.TextChoices):
+        PLATFORM = "platform", _("Platform default")
+        CATEGORY = "category", _("Category")
+        SHOP = "shop", _("Shop")
+
+    scope = models.CharField(_("applies to"), max_length=10, choices=Scope.choices)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("category")
+    )
+    vendor = models.ForeignKey(
+        Vendor, null=True, blank=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("shop")
+    )
+    rate = models.DecimalField(_("rate"), help_text=_("0.0500 = 5%"), **RATE)
+    valid_from = models.DateTimeField(_("valid from"))
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["scope", "-valid_from", "-id"]
+        verbose_name = _("commission rule")
+        verbose_name_plural = _("commission rules")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(rate__gte=0, rate__lt=1), name="commission_rate_range"),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(scope="platform", category__isnull=True, vendor__isnull=True)
+                    | models.Q(scope="category", category__isnull=False, vendor__isnull=True)
+                    | models.Q(scope="shop", category__isnull=True, vendor__isnull=False)
+                ),
+                name="commission_rule_scope_target",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(valid_until__isnull=True) | models.Q(valid_until__gt=models.F("valid_from")),
+                name="commission_rule_valid_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.vendor or self.category or _("platform")
+        return f"{target}: {self.rate}"
+
+
+class LineSplit(models.Model):
+    """How one captured order line (or one shop order's shipping, order_line empty) is shared.
+
+    gross = what the line earns before platform-funded discounts are applied = paid + platform_discount;
+    vendor_amount + commission + referral + fee + tax = gross, exactly (database check)."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="splits")
+    vendor_order = models.ForeignKey(VendorOrder, on_delete=models.PROTECT, related_name="splits")
+    order_line = models.OneToOneField(
+        OrderLine, null=True, blank=True, on_delete=models.PROTECT, related_name="split"
+    )
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    referrer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    paid = MoneyField(_("paid by the buyer"))
+    platform_discount = MoneyField(_("platform-funded discount"), default=0)
+    commission_rate = models.DecimalField(_("commission rate"), **RATE)
+    commission = MoneyField(_("commission"))
+    referral_rate = models.DecimalField(_("referral rate"), default=0, **RATE)
+    referral = MoneyField(_("referral commission"), default=0)
+    fee = MoneyField(_("provider fee"), default=0)
+    fee_bearer = models.CharField(max_length=10, default="vendor")
+    tax = MoneyField(_("tax"), default=0)
+    vendor_amount = MoneyField(_("shop's share"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["vendor_order_id", "id"]
+        verbose_name = _("line split")
+        verbose_name_plural = _("line splits")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    vendor_amount=models.F("paid")
+                    + models.F("platform_discount")
+                    - models.F("commission")
+                    - models.F("referral")
+                    - models.F("fee")
+                    - models.F("tax")
+                ),
+                name="line_split_parts_add_up",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(paid__gte=0, platform_discount__gte=0, commission__gte=0, referral__gte=0)
+                & models.Q(fee__gte=0, tax__gte=0),
+                name="line_split_parts_not_negative",
+            ),
+            models.UniqueConstraint(
+                fields=["vendor_order"], condition=models.Q(order_line__isnull=True), name="line_split_one_shipping"
+            ),
+        ]
+
+
+class ProviderCall(models.Model):
+    """An outgoing instruction to a provider (outbox): sent after commit by a worker, retried with
+    backoff, always with the same external id so the provider de-duplicates every retry."""
+
+    class Kind(models.TextChoices):
+        SPLIT = "split", _("Split instruction")
+        SPLIT_RETURN = "split_return", _("Split return")
+        SPLIT_FINISH = "split_finish", _("Finish splitting / unfreeze")
+        REFUND = "refund", _("Refund")
+        PAYOUT = "payout", _("Payout")
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting for earlier calls")
+        PENDING = "pending", _("To send")
+        SENT = "sent", _("Sent, awaiting the provider's confirmation")
+        SUCCEEDED = "succeeded", _("Confirmed")
+        FAILED = "failed", _("Failed")
+        NOT_SUPPORTED = "not_supported", _("Provider cannot do this: operator action needed")
+
+    provider = models.CharField(_("provider"), max_length=30)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    external_id = models.CharField(_("external id"), max_length=64, unique=True)
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="calls")
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    payload = models.JSONField(_("request"), default=dict)
+    response = models.JSONField(_("response"), default=dict, blank=True)
+    provider_reference = models.CharField(_("provider reference"), max_length=128, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    after = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="followers", verbose_name=_("after")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("provider call")
+        verbose_name_plural = _("provider calls")
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="provider_call_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.external_id}"
+
+
+class Settlement(models.Model):
+    """A shop order's shares made available after its return window: one per VendorOrder, ever.
+
+    Written set-wise by payments.services.settlement together with its journal entry and its
+    split instruction (ProviderCall)."""
+
+    vendor_order = models.OneToOneField(VendorOrder, on_delete=models.PROTECT, related_name="settlement")
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="settlements")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="settlements")
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    vendor_amount = MoneyField(_("shop's share"))
+    commission = MoneyField(_("commission"))
+    referral = MoneyField(_("referral commission"), default=0)
+    netted = MoneyField(
+        _("netted against a negative balance"),
+        default=0,
+        help_text=_("Part of the shop's share used to cover what it owed from earlier claw-backs."),
+    )
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="settlement")
+    instruction = models.OneToOneField(
+        ProviderCall, null=True, blank=True, on_delete=models.PROTECT, related_name="settlement"
+    )
+    settled_at = models.DateTimeField(_("settled"))
+
+    class Meta:
+        ordering = ["-settled_at", "-id"]
+        verbose_name = _("settlement")
+        verbose_name_plural = _("settlements")
+        indexes = [models.Index(fields=["vendor", "settled_at"], name="settlement_statement_idx")]
+
+    def __str__(self) -> str:
+        return f"settlement of {self.vendor_order_id}"
+
+
+class ReceiverAccount(models.Model):
+    """A party's own account at a provider (WeChat sub-merchant or openid, PayPal e-mail, bank
+    account) to which the provider routes its share: the platform never holds it (no 二清)."""
+
+    class OwnerType(models.TextChoices):
+        VENDOR = "vendor", _("Shop")
+        REFERRER = "referrer", _("Referrer")
+        PLATFORM = "platform", _("Platform")
+
+    owner_type = models.CharField(_("owner type"), max_length=10, choices=OwnerType.choices)
+    owner_key = models.CharField(_("owner"), max_length=64, blank=True, default="")
+    provider = models.CharField(_("provider"), max_length=30)
+    account = models.CharField(_("account at the provider"), max_length=128)
+    name = models.CharField(_("account holder"), max_length=120, blank=True)
+    registered_at = models.DateTimeField(_("registered at the provider"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("receiver account")
+        verbose_name_plural = _("receiver accounts")
+        constraints = [
+            models.UniqueConstraint(fields=["owner_type", "owner_key", "provider"], name="receiver_account_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner_type}:{self.owner_key} @ {self.provider}"
+
+
+class Payout(models.Model):
+    """Money sent from a party's available balance to its own account at the provider."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        SENT = "sent", _("Sent")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed, re-credited")
+
+    owner_type = models.CharField(_("owner type"), max_length=10, choices=ReceiverAccount.OwnerType.choices)
+    owner_key = models.CharField(_("owner"), max_length=64)
+    vendor = models.ForeignKey(Vendor, null=True, blank=True, on_delete=models.PROTECT, related_name="payouts")
+    provider = models.CharField(_("provider"), max_length=30)
+    receiver = models.ForeignKey(ReceiverAccount, on_delete=models.PROTECT, related_name="payouts")
+    amount = MoneyField(_("amount"))
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.REQUESTED)
+    reference = models.CharField(_("reference"), max_length=64, unique=True)
+    call = models.OneToOneField(ProviderCall, null=True, blank=True, on_delete=models.PROTECT, related_name="payout")
+    failure_reason = models.CharField(_("failure reason"), max_length=300, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("failed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("payout")
+        verbose_name_plural = _("payouts")
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="payout_amount_positive")]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class Refund(models.Model):
+    """Money going back to the buyer through the provider that took it, with the split reversed."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Returning the receivers' shares")
+        SENT = "sent", _("Sent to the provider")
+        SUCCEEDED = "succeeded", _("Refunded")
+        FAILED = "failed", _("Failed")
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    vendor_order = models.ForeignKey(
+        VendorOrder, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds"
+    )
+    return_request = models.ForeignKey(
+        ReturnRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds"
+    )
+    amount = MoneyField(_("amount"))
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    reference = models.CharField(_("reference"), max_length=64, unique=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    after_settlement = models.BooleanField(_("after settlement"), default=False)
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="refund")
+    call = models.OneToOneField(ProviderCall, null=True, blank=True, on_delete=models.PROTECT, related_name="refund")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive")]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class RefundLine(models.Model):
+    """The reversal of one line split (or the shipping split) by a refund, proportional to it."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines")
+    split = models.ForeignKey(LineSplit, on_delete=models.PROTECT, related_name="refund_lines")
+    quantity = models.PositiveIntegerField(default=0)
+    paid = MoneyField(_("refunded to the buyer"))
+    platform_discount = MoneyField(default=0)
+    commission = MoneyField(default=0)
+    referral = MoneyField(default=0)
+    fee = MoneyField(default=0)
+    tax = MoneyField(default=0)
+    vendor_amount = MoneyField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    vendor_amount=models.F("paid")
+                    + models.F("platform_discount")
+                    - models.F("commission")
+                    - models.F("referral")
+                    - models.F("fee")
+                    - models.F("tax")
+                ),
+                name="refund_line_parts_add_up",
+            ),
+        ]
+
+
+# --- Bank transfer (UnionPay B2B style) -----------------------------------------------------
+
+
+class BankTransferInstruction(models.Model):
+    """What the buyer's company must pay: the provider's payee account, the amount, the reference."""
+
+    class Status(models.TextChoices):
+        AWAITING = "awaiting", _("Awaiting the transfer")
+        PARTIAL = "partial", _("Partly paid")
+        PAID = "paid", _("Paid")
+        OVERPAID = "overpaid", _("Overpaid (excess to refund)")
+        EXPIRED = "expired", _("Expired")
+
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="bank_transfer")
+    reference_code = models.CharField(_("transfer reference"), max_length=32, unique=True)
+    payee_name = models.CharField(_("payee"), max_length=120)
+    payee_account = models.CharField(_("payee account"), max_length=64)
+    payee_bank = models.CharField(_("payee bank"), max_length=120)
+    amount_due = MoneyField(_("amount due"))
+    amount_received = MoneyField(_("amount received"), default=0)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.AWAITING)
+    expires_at = models.DateTimeField(_("expires"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("bank transfer instruction")
+        verbose_name_plural = _("bank transfer instructions")
+
+
+class BankStatementLine(models.Model):
+    """A credit on the provider's collection account, from a signed bank notification or a
+    statement CSV, matched to an instruction automatically (by reference) or by an admin."""
+
+    class Source(models.TextChoices):
+        NOTIFICATION = "notification", _("Bank notification")
+        STATEMENT = "statement", _("Statement import")
+
+    class Status(models.TextChoices):
+        UNMATCHED = "unmatched", _("Unmatched")
+        MATCHED = "matched", _("Matched")
+        IGNORED = "ignored", _("Ignored")
+
+    bank_reference = models.CharField(_("bank transaction id"), max_length=64, unique=True)
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices)
+    value_date = models.DateField(_("value date"))
+    amount = MoneyField(_("amount"))
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    payer_name = models.CharField(_("payer"), max_length=200, blank=True)
+    payer_account = models.CharField(_("payer account"), max_length=64, blank=True)
+    memo = models.CharField(_("memo"), max_length=300, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.UNMATCHED)
+    instruction = models.ForeignKey(
+        BankTransferInstruction, null=True, blank=True, on_delete=models.PROTECT, related_name="statement_lines"
+    )
+    matched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    matched_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-value_date", "-id"]
+        verbose_name = _("bank statement line")
+        verbose_name_plural = _("bank statement lines")
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="bank_line_amount_positive")]
+
+
+# --- Reconciliation ---------------------------------------------------------------------------
+
+
+class ReconciliationRun(models.Model):
+    """One daily comparison of a provider's records with the ledger."""
+
+    provider = models.CharField(_("provider"), max_length=30)
+    day = models.DateField(_("day"))
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    records_compared = models.PositiveIntegerField(default=0)
+    mismatch_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "provider"]
+        verbose_name = _("reconciliation run")
+        verbose_name_plural = _("reconciliation runs")
+        constraints = [models.UniqueConstraint(fields=["provider", "day"], name="reconciliation_run_once_per_day")]
+
+
+class ReconciliationMismatch(models.Model):
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="mismatches")
+    kind = models.CharField(_("kind"), max_length=40)
+    reference = models.CharField(_("reference"), max_length=128)
+    ledger_amount = MoneyField(null=True, blank=True)
+    provider_amount = MoneyField(null=True, blank=True)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, blank=True)
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolution = models.CharField(_("resolution"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["run", "id"]
+        verbose_name = _("reconciliation mismatch")
+        verbose_name_plural = _("reconciliation mismatches")
