@@ -9,6 +9,9 @@ from collections.abc import Callable
 _receivers: dict[str, list[Callable[..., None]]] = defaultdict(list)
 
 VENDOR_VISIBILITY_CHANGED = "vendor_visibility_changed"
+# orders -> payments: a return request was accepted (by the shop or the platform) and its money
+# must go back to the buyer. kwargs: return_request, actor. The receiver creates the Refund.
+RETURN_REFUND_APPROVED = "return_refund_approved"
 
 
 def register(event: str, receiver: Callable[..., None]) -> None:

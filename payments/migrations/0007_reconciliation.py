@@ -1,0 +1,8 @@
+# Reserved for one line of work; operations are added by hand.
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("payments", "0006_bank_transfer")]
+
+    operations = []
