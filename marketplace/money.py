@@ -62,3 +62,41 @@ def MoneyField(verbose_name=None, **kwargs) -> models.DecimalField:  # noqa: N80
     kwargs.setdefault("max_digits", 14)
     kwargs.setdefault("decimal_places", 2)
     return models.DecimalField(verbose_name, **kwargs)
+
+
+def round_half_up(amount: Decimal, currency: str = "CNY") -> Decimal:
+    """PAYMENTS.md section 4: a share of a line (amount × rate) rounded half-up to the minor unit."""
+    return quantize(amount, currency)
+
+
+def allocate_largest_remainder(total: Decimal, weights: list[Decimal], currency: str = "CNY") -> list[Decimal]:
+    """Shares `total` across `weights` in proportion, to the currency's minor unit, adding up to
+    `total` exactly (largest-remainder / Hamilton method). Ties go to the earlier item, so the
+    result depends only on the inputs and their order (PAYMENTS.md section 4).
+
+    Each share is floor(total × weight / sum) in minor units; the units left over go one each to
+    the items with the largest remainders. Zero weights get zero; all-zero weights are refused
+    unless the total is zero."""
+    if isinstance(total, float) or any(isinstance(weight, float) for weight in weights):
+        raise TypeError("money is never float")
+    total_minor = to_minor(total, currency)
+    weight_sum = sum(weights, Decimal(0))
+    if any(weight < 0 for weight in weights):
+        raise ValueError("weights must not be negative")
+    if not weights or weight_sum == 0:
+        if total_minor == 0:
+            return [quantize(Decimal(0), currency) for _ in weights]
+        raise ValueError("cannot allocate a non-zero total over zero weights")
+    shares: list[int] = []
+    remainders: list[tuple[Decimal, int]] = []
+    sign = -1 if total_minor < 0 else 1
+    magnitude = abs(total_minor)
+    for index, weight in enumerate(weights):
+        exact = Decimal(magnitude) * weight / weight_sum
+        floor = int(exact)  # weights and magnitude are non-negative: int() floors
+        shares.append(floor)
+        remainders.append((exact - floor, index))
+    left = magnitude - sum(shares)
+    for _remainder, index in sorted(remainders, key=lambda item: (-item[0], item[1]))[:left]:
+        shares[index] += 1
+    return [from_minor(sign * share, currency) for share in shares]

@@ -10,8 +10,8 @@ def audit_record(*, actor: User | None, action: str, obj, data: dict | None = No
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.pk else None,
         action=action,
-        object_type=obj._meta.label_lower,
-        object_id=str(obj.pk),
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
         data=data or {},
     )
 

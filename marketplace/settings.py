@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.env import env_bool, env_int, env_list, env_str
+from marketplace.env import env_bool, env_decimal, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / ".data")))
@@ -129,6 +129,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE = {
     "orders-sweep": {"task": "orders.tasks.orders_sweep", "schedule": timedelta(minutes=1)},
+    "settlement": {"task": "payments.tasks.settlement_run", "schedule": timedelta(hours=1)},
+    "provider-calls": {"task": "payments.tasks.provider_calls_sweep", "schedule": timedelta(minutes=1)},
 }
 
 # --- Auth -----------------------------------------------------------------------------
@@ -247,6 +249,8 @@ DEFAULT_CURRENCY = env_str("DEFAULT_CURRENCY", "CNY")
 ORDER_PAYMENT_TIMEOUT_MINUTES = env_int("ORDER_PAYMENT_TIMEOUT_MINUTES", 30)
 ORDER_AUTO_DELIVER_DAYS = env_int("ORDER_AUTO_DELIVER_DAYS", 10)
 ORDER_AUTO_COMPLETE_DAYS = env_int("ORDER_AUTO_COMPLETE_DAYS", 0)
+# Days after delivery during which the buyer may open a return; a shop order settles after it.
+RETURN_WINDOW_DAYS = env_int("RETURN_WINDOW_DAYS", 7)
 CART_MAX_LINE_QUANTITY = env_int("CART_MAX_LINE_QUANTITY", 999)
 SERVE_MEDIA = env_bool("SERVE_MEDIA", default=DEBUG)
 PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE_ENABLED", default=True)
@@ -255,8 +259,54 @@ PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 300)
 # stale); 0 turns the counts cache off.
 CATALOG_COUNTS_CACHE_SECONDS = env_int("CATALOG_COUNTS_CACHE_SECONDS", 300)
 SANDBOX_PAYMENT_SECRET = env_str("SANDBOX_PAYMENT_SECRET", "sandbox-dev-secret")
+# The sandbox gateway's fee on each capture, like a real provider's (WeChat Pay charges 0.6%).
+SANDBOX_FEE_RATE = env_decimal("SANDBOX_FEE_RATE", "0.0060")
+# WeChat Pay v3 profit sharing (分账), enabled by adding "wechatpay" to PAYMENT_PROVIDERS; the
+# system check in payments/apps.py refuses to start without the merchant's credentials.
+WECHATPAY_BASE_URL = env_str("WECHATPAY_BASE_URL", "https://api.mch.weixin.qq.com")
+WECHATPAY_MCHID = env_str("WECHATPAY_MCHID")
+WECHATPAY_APPID = env_str("WECHATPAY_APPID")
+WECHATPAY_SERIAL_NO = env_str("WECHATPAY_SERIAL_NO")  # our merchant API certificate's serial
+WECHATPAY_PRIVATE_KEY_PATH = env_str("WECHATPAY_PRIVATE_KEY_PATH")  # apiclient_key.pem
+# WeChat Pay's platform public key (or certificate) PEM and its id, which notifications carry
+# in Wechatpay-Serial.
+WECHATPAY_PLATFORM_CERT_PATH = env_str("WECHATPAY_PLATFORM_CERT_PATH")
+WECHATPAY_PLATFORM_SERIAL = env_str("WECHATPAY_PLATFORM_SERIAL")
+WECHATPAY_APIV3_KEY = env_str("WECHATPAY_APIV3_KEY")
+WECHATPAY_FEE_RATE = env_decimal("WECHATPAY_FEE_RATE", "0.0060")
 PAYMENT_WEBHOOK_TOLERANCE_SECONDS = env_int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300)
 PAYMENT_PROVIDERS = env_list("PAYMENT_PROVIDERS", ["sandbox"])
+# PayPal Checkout (Orders v2) for international buyers. The REST app's credentials and the id of
+# the webhook registered for it (Developer Dashboard); payments.apps refuses "paypal" in
+# PAYMENT_PROVIDERS without them. Live: PAYPAL_BASE_URL=https://api-m.paypal.com.
+PAYPAL_BASE_URL = env_str("PAYPAL_BASE_URL", "https://api-m.sandbox.paypal.com")
+PAYPAL_CLIENT_ID = env_str("PAYPAL_CLIENT_ID")
+PAYPAL_CLIENT_SECRET = env_str("PAYPAL_CLIENT_SECRET")
+PAYPAL_WEBHOOK_ID = env_str("PAYPAL_WEBHOOK_ID")
+PAYPAL_FEE_RATE = env_decimal("PAYPAL_FEE_RATE", "0.0349")  # the merchant's PayPal rate, for the split
+PAYPAL_TIMEOUT_SECONDS = env_int("PAYPAL_TIMEOUT_SECONDS", 20)
+# Bank transfer (UnionPay B2B style) for large company payments. The payee is the licensed
+# institution's collection account (never the platform's own account: no 二清); the bank signs
+# its credit notifications with the shared secret. payments.apps refuses "bank_transfer" in
+# PAYMENT_PROVIDERS without them. Buyers have BANK_TRANSFER_DAYS to pay; the order stays open.
+BANK_TRANSFER_PAYEE_NAME = env_str("BANK_TRANSFER_PAYEE_NAME")
+BANK_TRANSFER_PAYEE_ACCOUNT = env_str("BANK_TRANSFER_PAYEE_ACCOUNT")
+BANK_TRANSFER_PAYEE_BANK = env_str("BANK_TRANSFER_PAYEE_BANK")
+BANK_TRANSFER_NOTIFY_SECRET = env_str("BANK_TRANSFER_NOTIFY_SECRET")
+BANK_TRANSFER_DAYS = env_int("BANK_TRANSFER_DAYS", 7)
+BANK_TRANSFER_FEE_RATE = env_decimal("BANK_TRANSFER_FEE_RATE", "0")
+# Split payments (docs/payments.md): the commission when no admin rule applies, who bears the
+# provider's fee ("vendor" or "platform"), and how many days after delivery a shop order can
+# still be returned before it settles.
+COMMISSION_DEFAULT_RATE = env_decimal("COMMISSION_DEFAULT_RATE", "0.0500")
+PROVIDER_FEE_BORNE_BY = env_str("PROVIDER_FEE_BORNE_BY", "vendor")
+SETTLEMENT_BATCH_SIZE = env_int("SETTLEMENT_BATCH_SIZE", 20000)
+# The provider that pays out available balances to the parties' own accounts.
+PAYOUT_PROVIDER = env_str("PAYOUT_PROVIDER", "sandbox")
+# Split (or release) money frozen at a provider this many days before the provider's own deadline.
+FREEZE_SAFETY_DAYS = env_int("FREEZE_SAFETY_DAYS", 7)
+# The highest referral commission rate a shop may set on a product (0.2000 = 20% of the line).
+REFERRAL_RATE_MAX = env_decimal("REFERRAL_RATE_MAX", "0.2000")
 
 # --- Production hardening -------------------------------------------------------------
 if not DEBUG:

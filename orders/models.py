@@ -356,6 +356,9 @@ class ReturnRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     goods_received_at = models.DateTimeField(null=True, blank=True)
+    # Set once, by the conditional UPDATE that emits hooks.RETURN_REFUND_APPROVED: the refund is
+    # then payments' business and the buyer can no longer cancel.
+    refund_approved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

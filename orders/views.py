@@ -16,12 +16,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from marketplace.errors import DomainError, NotFound
-from orders import selectors
-from orders.forms import AddressForm
-from orders.models import Order, VendorOrder
+from orders import return_selectors, selectors
+from orders.forms import AddressForm, ReturnNoteForm, ReturnRequestForm, ReturnShipBackForm
+from orders.models import Order, ReturnRequest, VendorOrder
 from orders.services import addresses as address_services
 from orders.services import cart as cart_services
 from orders.services import checkout as checkout_services
+from orders.services import returns as return_services
 from orders.services.fulfilment import vendor_order_confirm_receipt
 
 ORDERS_PER_PAGE = 10
@@ -238,6 +239,11 @@ def _order_or_404(request: HttpRequest, number: str) -> Order:
 def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     order = _order_or_404(request, number)
     now = timezone.now()
+    parts = list(order.vendor_orders.all())
+    returns = return_selectors.returns_by_vendor_order(vendor_order_ids=[part.pk for part in parts])
+    for part in parts:  # the prefetched instances the template iterates over
+        part.return_requests = returns[part.pk]
+        part.can_request_return = return_selectors.vendor_order_return_refusal(vendor_order=part, now=now) is None
     context = {
         "order": order,
         "can_pay": order.status == Order.Status.PENDING_PAYMENT and order.expires_at > now,
@@ -275,3 +281,143 @@ def order_confirm_receipt(request: HttpRequest, number: str, part: str) -> HttpR
     except DomainError as error:
         messages.error(request, str(error))
     return redirect("orders:detail", number=number)
+
+
+# --- Returns and refund requests -------------------------------------------------------------
+RETURNS_PER_PAGE = 20
+
+
+def _return_or_404(request: HttpRequest, number: str) -> ReturnRequest:
+    try:
+        return return_selectors.return_get_for_buyer(buyer=request.user, number=number)
+    except NotFound:
+        raise Http404 from None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def return_new(request: HttpRequest, number: str, part: str) -> HttpResponse:
+    """The buyer's form for one shop order: units per line, kind, reason, description, photos."""
+    try:
+        vendor_order = selectors.vendor_order_get_for_buyer(buyer=request.user, number=part)
+    except NotFound:
+        raise Http404 from None
+    if vendor_order.order.number != number:
+        raise Http404
+    lines = return_selectors.returnable_lines(vendor_order=vendor_order)
+    is_post = request.method == "POST"
+    form = ReturnRequestForm(request.POST if is_post else None, request.FILES if is_post else None, lines=lines)
+    status = 200
+    if is_post:
+        if form.is_valid():
+            try:
+                return_request = return_services.return_request_open(
+                    vendor_order=vendor_order,
+                    actor=request.user,
+                    kind=form.cleaned_data["kind"],
+                    reason=form.cleaned_data["reason"],
+                    description=form.cleaned_data["description"],
+                    lines=form.selected_lines(),
+                    shipping_refund=form.cleaned_data["shipping_refund"],
+                    photos=form.cleaned_data["photos"],
+                )
+            except DomainError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("Your request was sent to the shop."))
+                return redirect("orders:return_detail", number=return_request.number)
+        status = 400
+    context = {
+        "vendor_order": vendor_order,
+        "form": form,
+        "refusal": return_selectors.vendor_order_return_refusal(vendor_order=vendor_order, now=timezone.now()),
+        "has_units": any(row.available for row in lines),
+    }
+    return render(request, "orders/return_form.html", context, status=status)
+
+
+@login_required
+@require_GET
+def return_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(return_selectors.return_list_for_buyer(buyer=request.user), RETURNS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "orders/return_list.html", {"page": page})
+
+
+@login_required
+@require_GET
+def return_detail(request: HttpRequest, number: str) -> HttpResponse:
+    return_request = _return_or_404(request, number)
+    RS = ReturnRequest.Status
+    awaiting_goods = (
+        return_request.kind == ReturnRequest.Kind.RETURN_AND_REFUND
+        and return_request.status == RS.ACCEPTED
+        and return_request.goods_received_at is None
+        and return_request.refund_approved_at is None
+    )
+    context = {
+        "return_request": return_request,
+        "reason": return_services.REASON_LABELS.get(return_request.reason, return_request.reason),
+        "timeline": return_selectors.return_timeline_rows(return_request=return_request, show_actor=False),
+        "can_cancel": return_request.status in return_services.CANCELLABLE_STATUSES
+        and return_request.refund_approved_at is None,
+        "can_ship_back": awaiting_goods,
+        "can_dispute": return_request.status == RS.REFUSED,
+        "ship_form": ReturnShipBackForm(
+            initial={
+                "carrier": return_request.return_carrier,
+                "tracking_number": return_request.return_tracking_number,
+            }
+        ),
+        "dispute_form": ReturnNoteForm(),
+    }
+    return render(request, "orders/return_detail.html", context)
+
+
+def _return_action(request: HttpRequest, number: str, action, success: str) -> HttpResponse:
+    return_request = _return_or_404(request, number)
+    try:
+        action(return_request)
+    except DomainError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, success)
+    return redirect("orders:return_detail", number=return_request.number)
+
+
+@login_required
+@require_POST
+def return_cancel(request: HttpRequest, number: str) -> HttpResponse:
+    return _return_action(
+        request,
+        number,
+        lambda return_request: return_services.return_request_cancel(return_request=return_request, actor=request.user),
+        _("Your request was cancelled."),
+    )
+
+
+@login_required
+@require_POST
+def return_ship_back(request: HttpRequest, number: str) -> HttpResponse:
+    form = ReturnShipBackForm(request.POST)
+
+    def ship_back(return_request):
+        if not form.is_valid():
+            raise return_services.InvalidReturn(reason=_("Carrier and tracking number are required."))
+        return_services.return_request_ship_back(return_request=return_request, actor=request.user, **form.cleaned_data)
+
+    return _return_action(request, number, ship_back, _("Thank you: the shop can now follow the parcel."))
+
+
+@login_required
+@require_POST
+def return_dispute(request: HttpRequest, number: str) -> HttpResponse:
+    return _return_action(
+        request,
+        number,
+        lambda return_request: return_services.return_request_dispute(
+            return_request=return_request, actor=request.user, reason=request.POST.get("note", "")
+        ),
+        _("The platform will look at your request and decide."),
+    )

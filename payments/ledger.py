@@ -139,3 +139,59 @@ def account_balance(*, account: LedgerAccount, as_of: datetime | None = None) ->
         postings = postings.filter(entry__effective_at__lte=as_of)
     total = postings.aggregate(total=Sum("amount"))["total"]
     return quantize(total or Decimal(0), account.currency)
+
+
+# --- The accounts of PAYMENTS.md section 2 -------------------------------------------------
+# One place names them, so services, settlement SQL, statements and ledger_check agree.
+
+PLATFORM, VENDOR, REFERRER, PROVIDER, TAX, BUYER = (
+    LedgerAccount.OwnerType.PLATFORM,
+    LedgerAccount.OwnerType.VENDOR,
+    LedgerAccount.OwnerType.REFERRER,
+    LedgerAccount.OwnerType.PROVIDER,
+    LedgerAccount.OwnerType.TAX,
+    LedgerAccount.OwnerType.BUYER,
+)
+PENDING, AVAILABLE, PAYOUT = "pending", "available", "payout"
+CLEARING, FEES = "clearing", "fees"
+COMMISSION_PENDING, COMMISSION, PROMOTIONS = "commission_pending", "commission", "promotions"
+CUSTOMS, REFUND = "customs", "refund"
+
+
+def provider_clearing(provider: str, currency: str) -> LedgerAccount:
+    return account_get_or_create(owner_type=PROVIDER, owner_key=provider, purpose=CLEARING, currency=currency)
+
+
+def provider_fees(provider: str, currency: str) -> LedgerAccount:
+    return account_get_or_create(owner_type=PROVIDER, owner_key=provider, purpose=FEES, currency=currency)
+
+
+def vendor_account(vendor_id: int, purpose: str, currency: str) -> LedgerAccount:
+    return account_get_or_create(owner_type=VENDOR, owner_key=vendor_id, purpose=purpose, currency=currency)
+
+
+def referrer_account(user_id: int, purpose: str, currency: str) -> LedgerAccount:
+    return account_get_or_create(owner_type=REFERRER, owner_key=user_id, purpose=purpose, currency=currency)
+
+
+def platform_account(purpose: str, currency: str) -> LedgerAccount:
+    return account_get_or_create(owner_type=PLATFORM, purpose=purpose, currency=currency)
+
+
+def tax_customs(currency: str) -> LedgerAccount:
+    return account_get_or_create(owner_type=TAX, purpose=CUSTOMS, currency=currency)
+
+
+def buyer_refund(user_id: int, currency: str) -> LedgerAccount:
+    return account_get_or_create(owner_type=BUYER, owner_key=user_id, purpose=REFUND, currency=currency)
+
+
+def postings_without_zeros(postings: list[tuple[LedgerAccount, Decimal]]) -> list[tuple[LedgerAccount, Decimal]]:
+    """Merges postings to the same account and drops those that net to zero."""
+    merged: dict[int, list] = {}
+    for account, amount in postings:
+        if account.pk in merged:
+            merged[account.pk][1] += amount
+        else:
+            merged[account.pk] = [account, amount]
+    return [(account, amount) for account, amount in merged.values() if amount != 0]

@@ -136,6 +136,58 @@ class SandboxCharge(models.Model):
         return f"sbx_ch_{self.pk}"
 
 
+class SandboxOperation(models.Model):
+    """The sandbox gateway's record of one merchant instruction (the provider's side): a refund,
+    a split, a split return, the end of splitting, or a payout. `external_id` is the merchant's
+    idempotency key: the same key returns the same operation, and other parameters are refused."""
+
+    class Kind(models.TextChoices):
+        REFUND = "refund", _("Refund")
+        SPLIT = "split", _("Split")
+        SPLIT_RETURN = "split_return", _("Split return")
+        SPLIT_FINISH = "split_finish", _("Finish splitting")
+        PAYOUT = "payout", _("Payout")
+
+    class Status(models.TextChoices):
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    external_id = models.CharField(_("merchant's idempotency key"), max_length=64, unique=True)
+    charge = models.ForeignKey(
+        SandboxCharge, null=True, blank=True, on_delete=models.PROTECT, related_name="operations"
+    )
+    split = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="returns",
+        help_text=_("For a split return: the split it takes the money back from."),
+    )
+    receiver_account = models.CharField(_("receiver account"), max_length=128, blank=True)
+    receivers = models.JSONField(_("receivers"), default=list, blank=True, help_text=_("For a split."))
+    amount = MoneyField(_("amount"))
+    currency = models.CharField(_("currency"), max_length=3)
+    parameters = models.JSONField(_("request"), default=dict)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    failure_reason = models.CharField(_("failure reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("sandbox operation")
+        verbose_name_plural = _("sandbox operations")
+        indexes = [models.Index(fields=["created_at"], name="sandbox_operation_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.external_id}"
+
+    @property
+    def provider_reference(self) -> str:
+        return f"sbx_{self.kind}_{self.pk}"
+
+
 # ---------------------------------------------------------------------------------------------
 # The double-entry ledger (docs: /work/shared/PAYMENTS.md sections 2 and 5).
 #
@@ -347,7 +399,9 @@ class LineSplit(models.Model):
                 name="line_split_parts_add_up",
             ),
             models.CheckConstraint(
-                condition=models.Q(paid__gte=0, platform_discount__gte=0, commission__gte=0, referral__gte=0)
+                # commission may be negative: when the platform bears the provider's fee, the fee
+                # comes out of its commission, and a 0% line then costs the platform the fee.
+                condition=models.Q(paid__gte=0, platform_discount__gte=0, referral__gte=0)
                 & models.Q(fee__gte=0, tax__gte=0),
                 name="line_split_parts_not_negative",
             ),
@@ -421,7 +475,10 @@ class Settlement(models.Model):
         default=0,
         help_text=_("Part of the shop's share used to cover what it owed from earlier claw-backs."),
     )
-    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="settlement")
+    # Empty when nothing was left to settle (every line refunded before the window ended).
+    entry = models.OneToOneField(
+        JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="settlement"
+    )
     instruction = models.OneToOneField(
         ProviderCall, null=True, blank=True, on_delete=models.PROTECT, related_name="settlement"
     )
@@ -525,7 +582,8 @@ class Refund(models.Model):
     reference = models.CharField(_("reference"), max_length=64, unique=True)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     after_settlement = models.BooleanField(_("after settlement"), default=False)
-    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="refund")
+    # Empty for the refund of a capture no order took: its whole amount was owed to the buyer from the start.
+    entry = models.OneToOneField(JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="refund")
     call = models.OneToOneField(ProviderCall, null=True, blank=True, on_delete=models.PROTECT, related_name="refund")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -24,3 +24,27 @@ def sandbox_notification_send(self, charge_id: int) -> bool:
             logger.warning("sandbox notification for charge %s not delivered: %s", charge_id, exc)
             return False
         raise self.retry(exc=exc, countdown=min(5 * 2**self.request.retries, MAX_BACKOFF_SECONDS)) from exc
+
+
+@shared_task(acks_late=True)
+def provider_call_send(call_id: int) -> str:
+    """Sends one outgoing provider call; a retryable failure leaves it for the sweep's backoff."""
+    from payments.services.calls import call_send
+
+    return call_send(call_id=call_id).status
+
+
+@shared_task(acks_late=True)
+def provider_calls_sweep() -> int:
+    """Beat job: every due call (new, or whose backoff has passed)."""
+    from payments.services.calls import calls_send_due
+
+    return calls_send_due()
+
+
+@shared_task(acks_late=True)
+def settlement_run() -> int:
+    """Beat job: settles every shop order whose return window has passed."""
+    from payments.services.settlement import settle_due
+
+    return settle_due().settled

@@ -7,5 +7,7 @@ urlpatterns = [
     path("payments/start/<str:order_number>/", views.payment_start, name="start"),
     path("payments/return/<str:reference>/", views.payment_return, name="return"),
     path("payments/sandbox/<str:token>/", views.sandbox_page, name="sandbox-page"),
+    path("payments/wechatpay/<str:token>/", views.wechatpay_code_page, name="wechatpay-code"),
+    path("payments/bank-transfer/<str:reference>/", views.bank_transfer_page, name="bank-transfer"),
     path("payments/webhooks/<str:provider>/", views.webhook, name="webhook"),
 ]

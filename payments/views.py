@@ -4,8 +4,10 @@ import logging
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.signing import BadSignature
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,7 +16,7 @@ from marketplace.errors import DomainError, NotFound, PaymentError
 from marketplace.money import format_money
 from payments import selectors, services
 from payments.models import Payment, SandboxCharge
-from payments.providers import enabled_provider_codes, get_provider
+from payments.providers import bank_transfer, enabled_provider_codes, get_provider, wechatpay
 from payments.providers import sandbox as sandbox_gateway
 
 logger = logging.getLogger(__name__)
@@ -72,6 +74,9 @@ def payment_return(request: HttpRequest, reference: str) -> HttpResponse:
         payment = selectors.payment_get_for_buyer(actor=request.user, reference=reference)
     except NotFound:
         raise Http404 from None
+    if payment.status == Payment.Status.PENDING:
+        # Providers where the buyer only approves (PayPal) are captured now, on the way back.
+        payment = services.payment_return_from_provider(payment=payment, cancelled="cancelled" in request.GET)
     if payment.status == Payment.Status.CAPTURED:
         state = "refund" if payment.needs_refund else "received"
     elif payment.status == Payment.Status.PENDING:
@@ -95,6 +100,56 @@ def payment_return(request: HttpRequest, reference: str) -> HttpResponse:
             "can_retry": can_retry,
             "amount": format_money(payment.amount, payment.currency),
             "order_url": _order_url(order),
+        },
+    )
+
+
+@login_required
+def bank_transfer_page(request: HttpRequest, reference: str) -> HttpResponse:
+    """What the buyer's company must transfer: the provider's payee account, the exact amount,
+    the reference to write in the memo, and what is still due after part-payments."""
+    try:
+        instruction = selectors.bank_transfer_get_for_buyer(actor=request.user, reference=reference)
+    except NotFound:
+        raise Http404 from None
+    payment, currency = instruction.payment, instruction.currency
+    remaining = max(instruction.amount_due - instruction.amount_received, 0)
+    excess = max(instruction.amount_received - instruction.amount_due, 0)
+    return render(
+        request,
+        "payments/bank_transfer.html",
+        {
+            "instruction": instruction,
+            "payment": payment,
+            "order": payment.order,
+            "state": "refund" if payment.needs_refund else instruction.status,
+            "reference_display": bank_transfer.reference_code_display(instruction.reference_code),
+            "amount_due": format_money(instruction.amount_due, currency),
+            "amount_received": format_money(instruction.amount_received, currency),
+            "remaining": format_money(remaining, currency),
+            "excess": format_money(excess, currency),
+            "order_url": _order_url(payment.order),
+        },
+    )
+
+
+@login_required
+def wechatpay_code_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The WeChat Pay Native code to scan. The token is signed by us (code URL and payment
+    reference), so the page shows only what WeChat Pay gave us, and only to the payer."""
+    try:
+        shown = wechatpay.code_page_read(token)
+        payment = selectors.payment_get_for_buyer(actor=request.user, reference=shown["reference"])
+    except (BadSignature, KeyError, TypeError, NotFound):
+        raise Http404 from None
+    return render(
+        request,
+        "payments/wechatpay_code.html",
+        {
+            "payment": payment,
+            "code_url": shown["code_url"],
+            "amount": format_money(payment.amount, payment.currency),
+            "return_url": reverse("payments:return", args=[payment.reference]),
         },
     )
 

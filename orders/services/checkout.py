@@ -30,6 +30,17 @@ from marketplace.money import quantize
 from marketplace.services import audit_record, notification_send
 from orders.models import Address, Cart, CartLine, Order, OrderEvent, OrderLine, VendorOrder
 from orders.services import sql
+from orders.services.coupons import (
+    CouponLine,
+    CouponOutcome,
+    coupon_tokens_parse,
+    coupons_apply,
+    coupons_find,
+    coupons_need_categories,
+    coupons_redeem,
+    order_coupons_release,
+    product_category_paths,
+)
 from orders.transitions import check_order_transition
 from vendors.models import ShippingTemplate, Vendor
 from vendors.services import shipping_quote
@@ -121,6 +132,8 @@ class _Line:
     vendor_id: int
     vendor_name: str
     orderable: bool
+    referrer_id: int | None
+    referral_rate: Decimal
     total: Decimal = Decimal(0)
 
 
@@ -134,7 +147,11 @@ def _lines_read(cart_id: int) -> list[_Line]:
         orderable = variant_orderable_qs().filter(pk=OuterRef("variant_id"))
         return (
             CartLine.objects.filter(cart_id=sql.SENTINEL)
-            .annotate(orderable=Exists(orderable), price_text=Cast("variant__price", CharField()))
+            .annotate(
+                orderable=Exists(orderable),
+                price_text=Cast("variant__price", CharField()),
+                referral_rate_text=Cast("variant__product__referral_rate", CharField()),
+            )
             .order_by("variant__product__vendor_id", "id")
             .values_list(
                 "id",
@@ -152,13 +169,15 @@ def _lines_read(cart_id: int) -> list[_Line]:
                 "variant__product__vendor__name",
                 f"variant__product__vendor__{vendor_name}",
                 "orderable",
+                "referrer_id",
+                "referral_rate_text",
             )
         )
 
     lines = []
     for row in sql.compiled_run(("order_place_lines", title, vendor_name), build, cart_id):
         (line_id, quantity, variant_id, sku, name, price, stock, product_id, title_default, title_local,
-         currency, vendor_id, vendor_default, vendor_local, orderable) = row  # fmt: skip
+         currency, vendor_id, vendor_default, vendor_local, orderable, referrer_id, referral_rate) = row  # fmt: skip
         lines.append(
             _Line(
                 id=line_id,
@@ -174,6 +193,8 @@ def _lines_read(cart_id: int) -> list[_Line]:
                 vendor_id=vendor_id,
                 vendor_name=vendor_local or vendor_default,
                 orderable=bool(orderable),
+                referrer_id=referrer_id,
+                referral_rate=Decimal(str(referral_rate)),
             )
         )
     return lines
@@ -229,27 +250,45 @@ def _templates_read(vendor_ids: list[int]) -> dict[int, list[ShippingTemplate]]:
     return templates
 
 
-def order_place(*, buyer: User, cart: Cart, address: Address, shipping_choices: dict | None = None) -> Order:
+def order_place(
+    *,
+    buyer: User,
+    cart: Cart,
+    address: Address,
+    shipping_choices: dict | None = None,
+    coupon_codes: list[str] | None = None,
+) -> Order:
     """Turns the buyer's whole cart into one Order with one VendorOrder per shop, in one
     transaction: current prices are snapshotted on the lines, stock is reserved per variant by
     `UPDATE ... SET stock = stock - q WHERE id = v AND stock >= q` (variant-id order), and the
     ordered lines leave the cart. If any variant lacks stock, OutOfStock is raised and nothing
     is written. The order must be paid before settings.ORDER_PAYMENT_TIMEOUT_MINUTES.
 
+    `coupon_codes` are the codes the buyer typed or the claimed coupons chosen ("claim:<id>"):
+    each is checked and its amount allocated to its eligible lines (orders/services/coupons.py),
+    shop coupons as the lines' shop_discount, the platform coupon as their platform_discount;
+    a use of each is taken under its limits, or CouponError is raised and nothing is written.
+    Each line keeps its cart line's referrer (none when that is the buyer) and the product's
+    referral rate, at most settings.REFERRAL_RATE_MAX.
+
     This is the marketplace's hot path (a popular item sells hundreds of times a second), so
-    it runs eight statements whatever the cart holds, then the stock UPDATEs (one statement
-    for a one-variant cart on PostgreSQL, else one per variant and one per product), with as
-    little Python per statement as it can (see orders/services/sql.py)."""
+    without coupons it runs eight statements whatever the cart holds, then the stock UPDATEs
+    (one statement for a one-variant cart on PostgreSQL, else one per variant and one per
+    product), with as little Python per statement as it can (see orders/services/sql.py).
+    Coupons add three reads, two statements per coupon and one insert."""
     if cart.user_id != buyer.pk:
         raise NotFound(gettext("Cart not found."))
     if address.user_id != buyer.pk:
         raise NotFound(gettext("Address not found."))
     choices = _choices_normalise(shipping_choices)
+    tokens = coupon_tokens_parse(coupon_codes)
     for attempt in range(1, 4):
         now = timezone.now()
         number = order_number_generate(now=now)
         try:
-            return _order_place(buyer=buyer, cart=cart, address=address, choices=choices, number=number, now=now)
+            return _order_place(
+                buyer=buyer, cart=cart, address=address, choices=choices, tokens=tokens, number=number, now=now
+            )
         except IntegrityError:
             # The one unique value chosen here is the random number: on a clash, try another.
             if attempt == 3 or not Order.objects.filter(number=number).exists():
@@ -257,8 +296,34 @@ def order_place(*, buyer: User, cart: Cart, address: Address, shipping_choices: 
     raise AssertionError("unreachable")
 
 
+def _coupons_for(*, tokens: list[str], buyer: User, lines: list[_Line], currency: str, now: datetime) -> CouponOutcome:
+    """The coupons' outcome for the order's lines (keyed by cart line id)."""
+    if not tokens:
+        return CouponOutcome(currency=currency)
+    coupons = coupons_find(tokens=tokens, buyer_id=buyer.pk)
+    paths = product_category_paths(line.product_id for line in lines) if coupons_need_categories(coupons) else {}
+    coupon_lines = [
+        CouponLine(
+            key=line.id,
+            vendor_id=line.vendor_id,
+            product_id=line.product_id,
+            total=line.total,
+            category_path=paths.get(line.product_id, ""),
+        )
+        for line in lines
+    ]
+    return coupons_apply(coupons=coupons, lines=coupon_lines, currency=currency, now=now)
+
+
 def _order_place(
-    *, buyer: User, cart: Cart, address: Address, choices: dict[int, int], number: str, now: datetime
+    *,
+    buyer: User,
+    cart: Cart,
+    address: Address,
+    choices: dict[int, int],
+    tokens: list[str],
+    number: str,
+    now: datetime,
 ) -> Order:
     with transaction.atomic():
         lines = _lines_read(cart.pk)
@@ -297,6 +362,17 @@ def _order_place(
             parts.append((vendor_id, vendor_lines, part_items, template, fee))
         items_total = quantize(sum((part[2] for part in parts), Decimal(0)), currency)
         shipping_total = quantize(sum((part[4] for part in parts), Decimal(0)), currency)
+        coupons = _coupons_for(tokens=tokens, buyer=buyer, lines=lines, currency=currency, now=now)
+        zero = quantize(0, currency)
+        part_discounts = [
+            (
+                quantize(sum((coupons.shop_discount(line.id) for line in part[1]), zero), currency),
+                quantize(sum((coupons.platform_discount(line.id) for line in part[1]), zero), currency),
+            )
+            for part in parts
+        ]
+        discount_total = quantize(sum((shop + platform for shop, platform in part_discounts), zero), currency)
+        rate_max = settings.REFERRAL_RATE_MAX
 
         order_values = {
             "number": number,
@@ -305,7 +381,8 @@ def _order_place(
             "currency": currency,
             "items_total": items_total,
             "shipping_total": shipping_total,
-            "grand_total": items_total + shipping_total,
+            "discount_total": discount_total,
+            "grand_total": items_total + shipping_total - discount_total,
             "shipping_address": address.snapshot(),
             "expires_at": now + timedelta(minutes=settings.ORDER_PAYMENT_TIMEOUT_MINUTES),
             "paid_at": None,
@@ -322,13 +399,17 @@ def _order_place(
                 "currency": currency,
                 "items_total": part_items,
                 "shipping_total": fee,
-                "total": part_items + fee,
+                "shop_discount": shop_discount,
+                "platform_discount": platform_discount,
+                "total": part_items + fee - shop_discount - platform_discount,
                 "shipping_method": template.name if template else "",
                 "carrier": "",
                 "tracking_number": "",
                 "created_at": now,
             }
-            for index, (vendor_id, _lines, part_items, template, fee) in enumerate(parts, start=1)
+            for index, ((vendor_id, _lines, part_items, template, fee), (shop_discount, platform_discount)) in enumerate(
+                zip(parts, part_discounts, strict=True), start=1
+            )
         ]
         vendor_order_ids = sql.rows_insert(VendorOrder, vendor_order_values, returning=True)
         sql.rows_insert(
@@ -344,6 +425,11 @@ def _order_place(
                     "unit_price": line.price,
                     "quantity": line.quantity,
                     "line_total": line.total,
+                    "shop_discount": coupons.shop_discount(line.id),
+                    "platform_discount": coupons.platform_discount(line.id),
+                    # Invariant 13: nobody earns a referral on their own purchase.
+                    "referrer_id": line.referrer_id if line.referrer_id != buyer.pk else None,
+                    "referral_rate": min(line.referral_rate, rate_max),
                 }
                 for vendor_order_id, part in zip(vendor_order_ids, parts, strict=True)
                 for line in part[1]
@@ -351,10 +437,14 @@ def _order_place(
         )
         vendor_order_numbers = [values["number"] for values in vendor_order_values]
         grand_total = str(order_values["grand_total"])
+        event_data = {"grand_total": grand_total, "vendor_orders": vendor_order_numbers}
+        if coupons.applied:
+            event_data["discount_total"] = str(discount_total)
+            event_data["coupons"] = {applied.label: str(applied.amount) for applied in coupons.applied}
         sql.rows_insert(
             OrderEvent,
             [{"order_id": order_id, "vendor_order_id": None, "actor_id": buyer.pk, "type": "placed",
-              "data": {"grand_total": grand_total, "vendor_orders": vendor_order_numbers}, "created_at": now}],
+              "data": event_data, "created_at": now}],
         )  # fmt: skip
         # The audit row audit_record() would write, without building a model instance.
         sql.rows_insert(
@@ -363,6 +453,8 @@ def _order_place(
               "object_id": str(order_id), "data": {"grand_total": grand_total}, "created_at": now}],
         )  # fmt: skip
         sql.rows_delete(CartLine, [line.id for line in lines])
+        # Coupons before stock: the lock order every release follows too.
+        coupons_redeem(outcome=coupons, order_id=order_id, buyer_id=buyer.pk, now=now)
         # Last, so the hot rows stay locked only for these few statements and the commit.
         product_quantities = _stock_reserve(requested=requested, lines=lines)
         products_changed(product_ids=sorted(product_quantities))
@@ -464,8 +556,8 @@ def vendor_orders_release_stock(*, vendor_order_ids: list[int]) -> list[int]:
 
 
 def _order_release(*, order: Order, actor: User | None, event_type: str, now: datetime, only_if_due: bool) -> bool:
-    """pending_payment -> cancelled for the order and its shop orders, stock returned. The
-    conditional UPDATE on the order row is the gate: a second run (or a concurrent one, which
+    """pending_payment -> cancelled for the order and its shop orders, its coupons' uses given
+    back and its stock returned. The conditional UPDATE on the order row is the gate: a second run (or a concurrent one, which
     waits on the row lock and then sees the new status) changes nothing and returns False."""
     order_id = order.pk
     gate = Order.objects.filter(pk=order_id, status=Order.Status.PENDING_PAYMENT)
@@ -481,10 +573,13 @@ def _order_release(*, order: Order, actor: User | None, event_type: str, now: da
     VendorOrder.objects.filter(pk__in=vendor_order_ids, status=VendorOrder.Status.PENDING_PAYMENT).update(
         status=VendorOrder.Status.CANCELLED, cancelled_at=now
     )
+    # The coupons' uses go back before the stock: placing locks coupons, then variants.
+    coupon_ids = order_coupons_release(order_id=order_id, now=now)
     product_ids = vendor_orders_release_stock(vendor_order_ids=vendor_order_ids)
-    OrderEvent.objects.create(
-        order_id=order_id, actor=actor, type=event_type, data={"stock_returned_for_products": product_ids}
-    )
+    data = {"stock_returned_for_products": product_ids}
+    if coupon_ids:
+        data["coupons_released"] = coupon_ids
+    OrderEvent.objects.create(order_id=order_id, actor=actor, type=event_type, data=data)
     audit_record(actor=actor, action=f"order.{event_type}", obj=order, data={"vendor_orders": vendor_order_ids})
     return True
 
@@ -541,3 +636,26 @@ def order_cancel_by_buyer(*, order: Order, actor: User) -> Order:
             raise Unavailable(gettext("This order can no longer be cancelled."))
     order.status, order.cancelled_at = Order.Status.CANCELLED, now
     return order
+
+
+def order_payment_deadline_extend(*, order: Order, until: datetime, reason: str) -> bool:
+    """Keeps an unpaid order open until `until`, for a payment method slower than the usual
+    ORDER_PAYMENT_TIMEOUT_MINUTES (a bank transfer takes days). Never shortens the deadline, and
+    never reopens an order: the conditional UPDATE only touches an order still awaiting payment
+    and not yet past its deadline (the expiry sweep may be about to cancel it). Its stock stays
+    reserved meanwhile. Returns True when the order is open until at least `until`."""
+    now = timezone.now()
+    with transaction.atomic():
+        open_order = Order.objects.filter(pk=order.pk, status=Order.Status.PENDING_PAYMENT, expires_at__gt=now)
+        extended = open_order.filter(expires_at__lt=until).update(expires_at=until)
+        if extended:
+            audit_record(
+                actor=None,
+                action="order.payment_deadline_extended",
+                obj=order,
+                data={"until": until.isoformat(), "reason": reason},
+            )
+        elif not open_order.filter(expires_at__gte=until).exists():
+            return False
+    order.expires_at = max(order.expires_at, until)
+    return True

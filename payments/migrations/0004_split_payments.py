@@ -205,7 +205,7 @@ class Migration(migrations.Migration):
                 ('completed_at', models.DateTimeField(blank=True, null=True, verbose_name='completed')),
                 ('call', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='refund', to='payments.providercall')),
                 ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('entry', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='refund', to='payments.journalentry')),
+                ('entry', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='refund', to='payments.journalentry')),
                 ('payment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to='payments.payment')),
                 ('return_request', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to='orders.returnrequest')),
                 ('vendor_order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to='orders.vendororder')),
@@ -245,7 +245,7 @@ class Migration(migrations.Migration):
                 ('referral', models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='referral commission')),
                 ('netted', models.DecimalField(decimal_places=2, default=0, help_text="Part of the shop's share used to cover what it owed from earlier claw-backs.", max_digits=14, verbose_name='netted against a negative balance')),
                 ('settled_at', models.DateTimeField(verbose_name='settled')),
-                ('entry', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='settlement', to='payments.journalentry')),
+                ('entry', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='settlement', to='payments.journalentry')),
                 ('instruction', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='settlement', to='payments.providercall')),
                 ('payment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='settlements', to='payments.payment')),
                 ('vendor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='settlements', to='vendors.vendor')),
@@ -309,7 +309,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='linesplit',
-            constraint=models.CheckConstraint(condition=models.Q(('commission__gte', 0), ('paid__gte', 0), ('platform_discount__gte', 0), ('referral__gte', 0), ('fee__gte', 0), ('tax__gte', 0)), name='line_split_parts_not_negative'),
+            constraint=models.CheckConstraint(condition=models.Q(('paid__gte', 0), ('platform_discount__gte', 0), ('referral__gte', 0), ('fee__gte', 0), ('tax__gte', 0)), name='line_split_parts_not_negative'),
         ),
         migrations.AddConstraint(
             model_name='linesplit',

@@ -16,6 +16,7 @@ from payments.services.collection import (  # noqa: F401 - the payment flow's pu
     order_check_payable,
     payment_capture,
     payment_fail,
+    payment_return_from_provider,
     payment_start,
     webhook_receive,
 )

@@ -7,9 +7,10 @@ the order cannot take is recorded and flagged `needs_refund` for it.
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -20,8 +21,8 @@ from marketplace.services import audit_record
 from orders.models import Order
 from orders.services.fulfilment import order_mark_paid
 from payments.models import Payment, WebhookEvent
-from payments.providers import get_provider
-from payments.providers.base import Notification
+from payments.providers import get_provider, get_provider_class
+from payments.providers.base import Notification, ProviderUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ class WebhookOutcome:
     FAILED = "failed"
     DUPLICATE = "duplicate"
     IGNORED = "ignored"
+    CALL_SUCCEEDED = "call_succeeded"
+    CALL_FAILED = "call_failed"
 
 
 def order_check_payable(*, order: Order, actor: User) -> None:
@@ -99,6 +102,14 @@ def webhook_receive(*, provider_code: str, headers, body: bytes) -> str:
     (provider, event_id) row makes every replay a no-op, even two deliveries at once."""
     provider = get_provider(provider_code)
     notification = provider.verify_notification(headers=headers, body=body)
+    if notification.subject == "call":
+        return _call_notification_receive(provider_code=provider.code, notification=notification)
+    if notification.subject == "bank_credit":
+        # A credit on a bank collection account names a transfer memo, not a payment, and may
+        # pay part of it: payments.services.bank_transfer matches and adds it up.
+        from payments.services.bank_transfer import bank_notification_receive
+
+        return bank_notification_receive(provider_code=provider.code, notification=notification)
 
     payment = (
         Payment.objects.select_related("order")
@@ -158,6 +169,122 @@ def webhook_receive(*, provider_code: str, headers, body: bytes) -> str:
     return outcome
 
 
+def _call_notification_receive(*, provider_code: str, notification: Notification) -> str:
+    """The verified outcome of one of our outgoing calls (a PayPal refund...): its
+    payment_reference is the call's external id. Stored once per event id like any webhook, and
+    handed to call_outcome, itself idempotent, in the same transaction."""
+    from payments.models import ProviderCall
+    from payments.services.calls import call_outcome
+
+    call = ProviderCall.objects.filter(provider=provider_code, external_id=notification.payment_reference).first()
+    if call is None:
+        logger.warning(
+            "%s notification %s for unknown call %s", provider_code, notification.event_id, notification.payment_reference
+        )
+        raise NotFound(gettext("Unknown payment reference."))
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                event = WebhookEvent.objects.create(
+                    provider=provider_code,
+                    event_id=notification.event_id,
+                    event_type=notification.event_type,
+                    payment_id=call.payment_id,
+                    payload=notification.payload,
+                )
+        except IntegrityError:
+            return WebhookOutcome.DUPLICATE
+        if notification.status == Notification.OTHER:
+            outcome = WebhookOutcome.IGNORED
+        else:
+            succeeded = notification.status == Notification.SUCCEEDED
+            call_outcome(
+                external_id=call.external_id,
+                succeeded=succeeded,
+                provider_reference=notification.provider_reference,
+                detail=notification.event_type,
+                raw=notification.payload,
+            )
+            outcome = WebhookOutcome.CALL_SUCCEEDED if succeeded else WebhookOutcome.CALL_FAILED
+        WebhookEvent.objects.filter(pk=event.pk).update(outcome=outcome)
+    return outcome
+
+
+def payment_return_from_provider(*, payment: Payment, cancelled: bool = False) -> Payment:
+    """The buyer is back from a provider where they approved the payment, and we capture it now
+    (PayPal Orders v2: providers with `capture_order`; the others confirm by notification, and
+    the payment is returned unchanged).
+
+    The provider is called outside any transaction, with the same idempotency key on every try;
+    its answer then goes through payment_capture / payment_fail like a notification (event id
+    "capture:<capture id>"), so the provider's webhook arriving later under its own event id
+    changes nothing. Nothing is captured when the buyer cancelled at the provider or when the
+    order can no longer take the money (expired, cancelled, paid by another payment): the
+    payment fails and the buyer is never charged. While the provider cannot answer, or holds the
+    capture pending, the payment stays pending: the return page refreshes and asks again."""
+    provider = get_provider_class(payment.provider)()
+    capture_order = getattr(provider, "capture_order", None)
+    payment.refresh_from_db(fields=["status", "provider_reference"])
+    if capture_order is None or payment.status != Payment.Status.PENDING:
+        return payment
+    order = payment.order
+    order.refresh_from_db(fields=["status", "expires_at"])
+    if cancelled:
+        reason = "Cancelled by the buyer at the provider."
+    elif order.status != Order.Status.PENDING_PAYMENT:
+        reason = f"Not captured: the order is {order.status}."
+    elif order.expires_at <= timezone.now():
+        reason = "Not captured: the order expired."
+    else:
+        reason = ""
+    if reason:
+        return payment_fail(
+            payment=payment,
+            notification=Notification(
+                event_id=f"return:{payment.reference}",
+                event_type="RETURN.NOT_CAPTURED",
+                payment_reference=payment.reference,
+                provider_reference=payment.provider_reference,
+                amount=payment.amount,
+                currency=payment.currency,
+                status=Notification.FAILED,
+                payload={"failure_reason": reason},
+            ),
+        )
+    try:
+        notification = capture_order(payment)
+    except ProviderUnavailable as exc:
+        logger.warning("%s capture of %s not answered yet: %s", payment.provider, payment.reference, exc)
+        return payment
+    if notification.status == Notification.SUCCEEDED and (
+        notification.payment_reference != payment.reference
+        or notification.amount != payment.amount
+        or notification.currency != payment.currency
+    ):
+        logger.error(
+            "%s capture %s for %s refused: %s %s of %s captured, %s %s expected",
+            payment.provider, notification.event_id, payment.reference, notification.amount,
+            notification.currency, notification.payment_reference, payment.amount, payment.currency,
+        )  # fmt: skip
+        audit_record(
+            actor=None,
+            action="payment.notification_refused",
+            obj=payment,
+            data={
+                "event_id": notification.event_id,
+                "reason": "amount_mismatch",
+                "notified": f"{notification.amount} {notification.currency}",
+                "expected": f"{payment.amount} {payment.currency}",
+            },
+        )
+        return payment
+    if notification.status == Notification.SUCCEEDED:
+        return payment_capture(payment=payment, notification=notification)
+    if notification.status == Notification.FAILED:
+        return payment_fail(payment=payment, notification=notification)
+    return payment
+
+
 def payment_capture(*, payment: Payment, notification: Notification) -> Payment:
     """The provider collected the money. The payment becomes captured (conditional UPDATE) and
     the order paid. Idempotent: an already captured payment is returned unchanged.
@@ -194,6 +321,7 @@ def payment_capture(*, payment: Payment, notification: Notification) -> Payment:
                 target=Payment.Status.CAPTURED,
             )
         payment.refresh_from_db()
+        _capture_post(payment=payment, order=order, accepted=accepted)
         audit_record(
             actor=None,
             action="payment.captured",
@@ -206,6 +334,28 @@ def payment_capture(*, payment: Payment, notification: Notification) -> Payment:
                 actor=None, action="payment.needs_refund", obj=payment, data={"reason": reason, "order": order.number}
             )
     return payment
+
+
+def _capture_post(*, payment: Payment, order: Order, accepted: bool) -> None:
+    """The ledger side of a capture, in the capture's transaction (invariant 15): the split of an
+    accepted capture, or the whole amount owed back to the buyer and its refund requested."""
+    from payments.services import refunds, split
+
+    capabilities = get_provider_class(payment.provider).capabilities
+    fields = {"amount_received": models.F("amount")} if payment.amount_received < payment.amount else {}
+    if capabilities.can_split and capabilities.freeze_days:
+        fields["freeze_deadline"] = payment.captured_at + timedelta(days=capabilities.freeze_days)
+    if fields:
+        Payment.objects.filter(pk=payment.pk).update(**fields)
+        payment.refresh_from_db(fields=list(fields))
+    if accepted:
+        order.refresh_from_db(fields=["paid_at"])
+        split.capture_post(payment=payment, order=order)
+    else:
+        split.unaccepted_capture_post(payment=payment)
+        refunds.payment_refund_excess(
+            payment=payment, amount=payment.amount, actor=None, reason="Captured after the order could no longer take it"
+        )
 
 
 def payment_fail(*, payment: Payment, notification: Notification) -> Payment:

@@ -1,0 +1,298 @@
+"""Settlement (PAYMENTS.md section 3.2, invariants 9, 10, 17 and 19).
+
+A shop order is due when it is completed, its return window (settings.RETURN_WINDOW_DAYS after
+delivery) has passed, it has no open return, and it was captured (has splits). Settling it moves
+what is still pending for it (its splits less the refunds already made) from pending to
+available for the shop, each referrer and the platform's commission, and queues the split
+instruction to the provider: one Settlement row, one journal entry and one ProviderCall per shop
+order, each unique in the database (the settlement per shop order, the entry per idempotency
+key, the call per external id).
+
+The work is set-wise: each batch is a handful of INSERT ... SELECT statements over a temporary
+table of the batch's amounts, not a Python round trip per order, and one transaction, so a
+worker killed half-way leaves nothing behind and the next run does the whole batch. Batches are
+serialised by a PostgreSQL advisory lock: a second worker running the same job at the same time
+waits, then finds nothing left to do, so the ledger is the same as after one clean run.
+
+A shop whose available balance is negative (a claw-back after an earlier settlement) has that
+debt netted: the split instruction sends it its share less what it owes (Settlement.netted),
+the ledger simply adds the share to the negative balance.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from marketplace.services import audit_record
+from orders.models import ReturnRequest, VendorOrder
+from payments import ledger
+from payments.models import (
+    JournalEntry,
+    LedgerAccount,
+    LineSplit,
+    Payment,
+    Posting,
+    ProviderCall,
+    RefundLine,
+    Settlement,
+)
+from payments.providers.base import Receiver
+from payments.services.calls import ReceiverMissing, receiver_account_for
+
+logger = logging.getLogger(__name__)
+
+SETTLEMENT_LOCK = 73_110_001  # pg_advisory_xact_lock key: one settlement batch at a time
+
+
+@dataclass(frozen=True)
+class SettleResult:
+    settled: int
+    batches: int
+    cutoff: datetime
+
+
+def _t(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def settle_due(*, now: datetime | None = None, until: datetime | None = None, batch_size: int | None = None) -> SettleResult:
+    """Settles every shop order due at `until` (default: now; never later than now)."""
+    now = now or timezone.now()
+    until = min(until or now, now)
+    cutoff = until - timedelta(days=settings.RETURN_WINDOW_DAYS)
+    batch_size = batch_size or settings.SETTLEMENT_BATCH_SIZE
+    settled = batches = 0
+    while True:
+        count = _settle_batch(cutoff=cutoff, now=now, batch_size=batch_size)
+        if count is None:
+            break
+        settled += count
+        batches += 1
+    if settled:
+        from payments.tasks import provider_calls_sweep
+
+        provider_calls_sweep.delay()
+    logger.info("settled %s shop orders in %s batches (window ended by %s)", settled, batches, cutoff)
+    return SettleResult(settled=settled, batches=batches, cutoff=cutoff)
+
+
+def _due_ids(*, cutoff: datetime, batch_size: int) -> list[int]:
+    open_statuses = list(ReturnRequest.OPEN_STATUSES)
+    sql = f"""
+        SELECT vo.id FROM {_t(VendorOrder)} vo
+        WHERE vo.status = %s
+          AND COALESCE(vo.delivered_at, vo.completed_at) <= %s
+          AND NOT EXISTS (SELECT 1 FROM {_t(Settlement)} s WHERE s.vendor_order_id = vo.id)
+          AND NOT EXISTS (SELECT 1 FROM {_t(ReturnRequest)} r
+                          WHERE r.vendor_order_id = vo.id AND r.status IN ({", ".join(["%s"] * len(open_statuses))}))
+          AND EXISTS (SELECT 1 FROM {_t(LineSplit)} ls WHERE ls.vendor_order_id = vo.id)
+        ORDER BY vo.id LIMIT %s
+    """
+    if _pg():
+        sql += " FOR UPDATE OF vo SKIP LOCKED"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [VendorOrder.Status.COMPLETED, cutoff, *open_statuses, batch_size])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _ids_clause(ids: list[int]) -> tuple[str, list]:
+    if _pg():
+        return "= ANY(%s)", [ids]
+    return f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
+def _settle_batch(*, cutoff: datetime, now: datetime, batch_size: int) -> int | None:
+    """One batch in one transaction; None when nothing is due any more."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            if _pg():
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SETTLEMENT_LOCK])
+            ids = _due_ids(cutoff=cutoff, batch_size=batch_size)
+            if not ids:
+                return None
+            _write_batch(cursor=cursor, ids=ids, now=now)
+        audit_record(
+            actor=None,
+            action="settlement.batch",
+            obj=None,
+            data={"vendor_orders": len(ids), "first": ids[0], "last": ids[-1], "cutoff": cutoff.isoformat()},
+        )
+    return len(ids)
+
+
+def _write_batch(*, cursor, ids: list[int], now: datetime) -> None:
+    greatest, least = ("GREATEST", "LEAST") if _pg() else ("MAX", "MIN")
+    key = "VARCHAR(64)"
+    in_ids, id_params = _ids_clause(ids)
+    cursor.execute("DROP TABLE IF EXISTS settle_amounts")
+    cursor.execute("DROP TABLE IF EXISTS settle_referrals")
+    cursor.execute("DROP TABLE IF EXISTS settle_owed")
+    # What is still pending per shop order: its splits less the refunds already made of them.
+    refunded = f"""
+        SELECT rl.split_id, SUM(rl.vendor_amount) AS vendor_amount, SUM(rl.commission) AS commission,
+               SUM(rl.referral) AS referral
+        FROM {_t(RefundLine)} rl JOIN {_t(LineSplit)} s2 ON s2.id = rl.split_id
+        WHERE s2.vendor_order_id {in_ids} GROUP BY rl.split_id
+    """
+    cursor.execute(
+        f"""
+        CREATE TEMP TABLE settle_amounts AS
+        SELECT ls.vendor_order_id AS vo_id, ls.vendor_id, ls.payment_id, ls.currency,
+               SUM(ls.vendor_amount - COALESCE(r.vendor_amount, 0)) AS vendor_amount,
+               SUM(ls.commission - COALESCE(r.commission, 0)) AS commission,
+               SUM(ls.referral - COALESCE(r.referral, 0)) AS referral
+        FROM {_t(LineSplit)} ls LEFT JOIN ({refunded}) r ON r.split_id = ls.id
+        WHERE ls.vendor_order_id {in_ids}
+        GROUP BY ls.vendor_order_id, ls.vendor_id, ls.payment_id, ls.currency
+        """,
+        id_params + id_params,
+    )
+    cursor.execute(
+        f"""
+        CREATE TEMP TABLE settle_referrals AS
+        SELECT ls.vendor_order_id AS vo_id, ls.referrer_id, ls.currency,
+               SUM(ls.referral - COALESCE(r.referral, 0)) AS amount
+        FROM {_t(LineSplit)} ls LEFT JOIN ({refunded}) r ON r.split_id = ls.id
+        WHERE ls.vendor_order_id {in_ids} AND ls.referrer_id IS NOT NULL
+        GROUP BY ls.vendor_order_id, ls.referrer_id, ls.currency
+        """,
+        id_params + id_params,
+    )
+    # Accounts the entries need (the pending ones exist since the capture).
+    for currency in {row[0] for row in _fetch(cursor, "SELECT DISTINCT currency FROM settle_amounts")}:
+        ledger.platform_account(ledger.COMMISSION, currency)
+        ledger.platform_account(ledger.COMMISSION_PENDING, currency)
+    accounts = _t(LedgerAccount)
+    for owner_type, source, owner in (("vendor", "settle_amounts", "vendor_id"), ("referrer", "settle_referrals", "referrer_id")):
+        cursor.execute(
+            f"""
+            INSERT INTO {accounts} (owner_type, owner_key, purpose, currency, created_at)
+            SELECT DISTINCT %s, CAST({owner} AS {key}), %s, currency, %s FROM {source}
+            ON CONFLICT (owner_type, owner_key, purpose, currency) DO NOTHING
+            """,
+            [owner_type, ledger.AVAILABLE, now],
+        )
+
+    # What each shop owed before this batch (a positive balance of its credit-normal available account).
+    cursor.execute(
+        f"""
+        CREATE TEMP TABLE settle_owed AS
+        SELECT a.owner_key, a.currency, SUM(p.amount) AS owed
+        FROM {accounts} a JOIN {_t(Posting)} p ON p.account_id = a.id
+        WHERE a.owner_type = 'vendor' AND a.purpose = %s
+          AND a.owner_key IN (SELECT DISTINCT CAST(vendor_id AS {key}) FROM settle_amounts)
+        GROUP BY a.owner_key, a.currency
+        """,
+        [ledger.AVAILABLE],
+    )
+
+    moving = "(vendor_amount <> 0 OR commission <> 0 OR referral <> 0)"
+    cursor.execute(
+        f"""
+        INSERT INTO {_t(JournalEntry)} (idempotency_key, kind, memo, effective_at, created_at, reference, reverses_id)
+        SELECT 'settle:vo:' || vo_id, 'settlement', 'Settlement of shop order ' || vo_id, %s, %s, %s, NULL
+        FROM settle_amounts WHERE {moving}
+        ON CONFLICT (idempotency_key) DO NOTHING
+        """,
+        [now, now, "{}"],
+    )
+    written = cursor.rowcount
+    expected = _fetch(cursor, f"SELECT COUNT(*) FROM settle_amounts WHERE {moving}")[0][0]
+    if written != expected:
+        # Only possible if an entry was written outside this lock: refuse loudly, roll back.
+        raise RuntimeError(f"settlement entries already exist for part of the batch ({written}/{expected})")
+
+    legs = f"""
+        SELECT vo_id, 'vendor' AS owner_type, CAST(vendor_id AS {key}) AS owner_key, '{ledger.PENDING}' AS purpose,
+               currency, vendor_amount AS amount FROM settle_amounts
+        UNION ALL SELECT vo_id, 'vendor', CAST(vendor_id AS {key}), '{ledger.AVAILABLE}', currency, -vendor_amount
+               FROM settle_amounts
+        UNION ALL SELECT vo_id, 'platform', '', '{ledger.COMMISSION_PENDING}', currency, commission FROM settle_amounts
+        UNION ALL SELECT vo_id, 'platform', '', '{ledger.COMMISSION}', currency, -commission FROM settle_amounts
+        UNION ALL SELECT vo_id, 'referrer', CAST(referrer_id AS {key}), '{ledger.PENDING}', currency, amount
+               FROM settle_referrals
+        UNION ALL SELECT vo_id, 'referrer', CAST(referrer_id AS {key}), '{ledger.AVAILABLE}', currency, -amount
+               FROM settle_referrals
+    """
+    cursor.execute(
+        f"""
+        INSERT INTO {_t(Posting)} (entry_id, account_id, amount, currency)
+        SELECT e.id, a.id, x.amount, x.currency
+        FROM ({legs}) x
+        JOIN {_t(JournalEntry)} e ON e.idempotency_key = 'settle:vo:' || x.vo_id
+        JOIN {accounts} a ON a.owner_type = x.owner_type AND a.owner_key = x.owner_key
+                         AND a.purpose = x.purpose AND a.currency = x.currency
+        WHERE x.amount <> 0
+        ORDER BY e.id, x.owner_type DESC, x.purpose
+        """
+    )
+    cursor.execute(
+        f"""
+        INSERT INTO {_t(ProviderCall)} (provider, kind, external_id, payment_id, status, payload, response,
+                                        provider_reference, attempts, last_error, created_at)
+        SELECT p.provider, %s, 'split-' || s.vo_id, s.payment_id, %s, %s, %s, '', 0, '', %s
+        FROM settle_amounts s JOIN {_t(Payment)} p ON p.id = s.payment_id
+        WHERE {moving.replace("vendor_amount", "s.vendor_amount").replace("commission", "s.commission").replace("referral", "s.referral")}
+        ON CONFLICT (external_id) DO NOTHING
+        """,
+        [ProviderCall.Kind.SPLIT, ProviderCall.Status.PENDING, "{}", "{}", now],
+    )
+    # The debt is netted against the batch's shares in shop-order order.
+    cursor.execute(
+        f"""
+        INSERT INTO {_t(Settlement)} (vendor_order_id, vendor_id, payment_id, currency, vendor_amount, commission,
+                                      referral, netted, entry_id, instruction_id, settled_at)
+        SELECT s.vo_id, s.vendor_id, s.payment_id, s.currency, s.vendor_amount, s.commission, s.referral,
+               {least}(s.vendor_amount, {greatest}(0, COALESCE(o.owed, 0) - (
+                   SUM(s.vendor_amount) OVER (PARTITION BY s.vendor_id, s.currency ORDER BY s.vo_id) - s.vendor_amount))),
+               e.id, c.id, %s
+        FROM settle_amounts s
+        LEFT JOIN settle_owed o ON o.owner_key = CAST(s.vendor_id AS {key}) AND o.currency = s.currency
+        LEFT JOIN {_t(JournalEntry)} e ON e.idempotency_key = 'settle:vo:' || s.vo_id
+        LEFT JOIN {_t(ProviderCall)} c ON c.external_id = 'split-' || s.vo_id
+        ORDER BY s.vo_id
+        """,
+        [now],
+    )
+    cursor.execute("DROP TABLE settle_amounts")
+    cursor.execute("DROP TABLE settle_referrals")
+    cursor.execute("DROP TABLE settle_owed")
+
+
+def _fetch(cursor, sql: str, params=None) -> list[tuple]:
+    cursor.execute(sql, params or [])
+    return cursor.fetchall()
+
+
+def split_receivers(*, call: ProviderCall) -> list[Receiver]:
+    """The receivers of a settlement's split instruction, from the settlement row: the shop (its
+    share less what it owed), each referrer, and the platform's commission."""
+    settlement = Settlement.objects.select_related("payment").get(instruction=call)
+    currency, provider = settlement.currency, call.provider
+    wanted: list[tuple[str, str, Decimal]] = [("vendor", str(settlement.vendor_id), settlement.vendor_amount - settlement.netted)]
+    referrals: dict[int, Decimal] = {}
+    for split in LineSplit.objects.filter(vendor_order_id=settlement.vendor_order_id, referrer__isnull=False):
+        reversed_referral = sum(
+            (line.referral for line in RefundLine.objects.filter(split=split, refund__after_settlement=False)), Decimal(0)
+        )
+        referrals[split.referrer_id] = referrals.get(split.referrer_id, Decimal(0)) + split.referral - reversed_referral
+    wanted += [("referrer", str(user_id), amount) for user_id, amount in sorted(referrals.items())]
+    wanted.append(("platform", "", settlement.commission))
+    receivers = []
+    for owner_type, owner_key, amount in wanted:
+        if amount <= 0:
+            continue
+        account = receiver_account_for(owner_type=owner_type, owner_key=owner_key, provider=provider)
+        if account is None:
+            raise ReceiverMissing(f"{owner_type} {owner_key or 'platform'} has no receiver account at {provider}")
+        receivers.append(Receiver(account=account.account, kind=owner_type, amount=amount, description=currency))
+    return receivers

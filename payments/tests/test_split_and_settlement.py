@@ -1,0 +1,215 @@
+"""The money of one order, from capture to payout: splits, settlement, refunds and claw-backs."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from catalog.tests.factories import make_category, make_product
+from marketplace.models import AuditEvent
+from orders.models import OrderLine, VendorOrder
+from payments import ledger
+from payments.models import CommissionRule, JournalEntry, LineSplit, Payout, ProviderCall, Refund, Settlement
+from payments.services.commission import commission_rates_for
+from payments.services.payouts import PayoutRefused, available_money, payout_request
+from payments.services.refunds import RefundRefused, refund_create
+from payments.services.settlement import settle_due
+from payments.tests.money_helpers import balance, complete, ledger_snapshot, owed_to, paid_order
+
+D = Decimal
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tea(shop_a):
+    return make_product(vendor=shop_a, title="Longjing tea", variants=[{"sku": "LJ-1", "price": "33.33", "stock": 50}])
+
+
+@pytest.fixture
+def cups(shop_b):
+    return make_product(vendor=shop_b, title="Tea cups", variants=[{"sku": "CUP-1", "price": "19.99", "stock": 50}])
+
+
+def _rule(scope, rate, **target):
+    return CommissionRule.objects.create(
+        scope=scope, rate=D(rate), valid_from=timezone.now() - timedelta(days=1), **target
+    )
+
+
+def test_capture_splits_every_line_exactly_into_shop_commission_and_fee(buyer, shop_a, shop_b, tea, cups, settings):
+    settings.SANDBOX_FEE_RATE = D("0.0060")
+    _rule("platform", "0.0800")
+    order, payment = paid_order(
+        buyer=buyer, items={shop_a: [(tea.variants.get(), 3)], shop_b: [(cups.variants.get(), 1)]}, shipping="10.00"
+    )
+    splits = list(LineSplit.objects.filter(payment=payment).order_by("vendor_order_id", "id"))
+    assert len(splits) == 4  # two lines and two shipping parts
+    for split in splits:
+        assert split.vendor_amount + split.commission + split.referral + split.fee + split.tax == split.paid
+    tea_split = splits[0]
+    assert tea_split.paid == D("99.99")
+    assert tea_split.commission_rate == D("0.0800")
+    assert tea_split.commission == D("8.00")  # 99.99 × 8% = 7.9992 -> 8.00 half-up
+    assert sum(s.paid for s in splits) == payment.amount == order.grand_total
+    fee_total = sum(s.fee for s in splits)
+    from payments.services.split import fee_for
+
+    assert fee_total == fee_for(payment=payment)
+    # The ledger: clearing holds what the buyer paid; the shop's pending share is what its splits say.
+    assert balance("provider", "sandbox", ledger.CLEARING) == payment.amount
+    shop_a_share = sum(s.vendor_amount for s in splits if s.vendor_id == shop_a.pk)
+    assert owed_to("vendor", shop_a.pk, ledger.PENDING) == shop_a_share
+    assert owed_to("platform", "", ledger.COMMISSION_PENDING) == sum(s.commission for s in splits)
+    assert JournalEntry.objects.filter(kind="capture").count() == 2  # one per shop order
+
+
+def test_shop_rule_beats_category_rule_which_beats_the_platform_default(shop_a, shop_b):
+    tea_root = make_category("Tea")
+    green = make_category("Green tea", parent=tea_root)
+    green_tea = make_product(vendor=shop_a, category=green, title="Green")
+    other = make_product(vendor=shop_b, category=green, title="Other shop's green")
+    _rule("platform", "0.0500")
+    _rule("category", "0.0300", category=tea_root)  # the ancestor's rule covers the subcategory
+    _rule("shop", "0.0200", vendor=shop_a)
+    rates = commission_rates_for(
+        lines=[(shop_a.pk, green_tea.pk), (shop_b.pk, other.pk)], at=timezone.now()
+    )
+    assert rates[(shop_a.pk, green_tea.pk)] == D("0.0200")
+    assert rates[(shop_b.pk, other.pk)] == D("0.0300")
+
+
+def test_the_rate_in_force_when_paid_is_frozen_on_the_line(buyer, shop_a, tea):
+    rule = _rule("shop", "0.1000", vendor=shop_a)
+    order, payment = paid_order(buyer=buyer, items={shop_a: [(tea.variants.get(), 1)]})
+    CommissionRule.objects.filter(pk=rule.pk).update(rate=D("0.2500"))  # a later change
+    split = LineSplit.objects.get(order_line__vendor_order__order=order)
+    assert split.commission_rate == D("0.1000")
+
+
+def test_expired_rules_do_not_apply(shop_a, tea):
+    CommissionRule.objects.create(
+        scope="shop",
+        vendor=shop_a,
+        rate=D("0.3000"),
+        valid_from=timezone.now() - timedelta(days=10),
+        valid_until=timezone.now() - timedelta(days=1),
+    )
+    rates = commission_rates_for(lines=[(shop_a.pk, tea.pk)], at=timezone.now())
+    assert rates[(shop_a.pk, tea.pk)] == D("0.0500")  # settings.COMMISSION_DEFAULT_RATE
+
+
+def test_settlement_moves_pending_to_available_once_after_the_return_window(buyer, shop_a, tea):
+    order, payment = paid_order(buyer=buyer, items={shop_a: [(tea.variants.get(), 2)]})
+    vendor_order = complete(order.vendor_orders.get())
+    pending = owed_to("vendor", shop_a.pk, ledger.PENDING)
+    assert pending > 0
+
+    assert settle_due().settled == 0  # delivered just now: the window is still open
+    VendorOrder.objects.filter(pk=vendor_order.pk).update(delivered_at=timezone.now() - timedelta(days=8))
+    assert settle_due().settled == 1
+    assert settle_due().settled == 0  # idempotent
+
+    settlement = Settlement.objects.get(vendor_order=vendor_order)
+    assert settlement.vendor_amount == pending
+    assert owed_to("vendor", shop_a.pk, ledger.PENDING) == 0
+    assert owed_to("vendor", shop_a.pk, ledger.AVAILABLE) == pending
+    assert owed_to("platform", "", ledger.COMMISSION_PENDING) == 0
+    assert owed_to("platform", "", ledger.COMMISSION) == settlement.commission
+    assert settlement.instruction.kind == ProviderCall.Kind.SPLIT
+    assert settlement.instruction.external_id == f"split-{vendor_order.pk}"
+    assert settlement.entry.idempotency_key == f"settle:vo:{vendor_order.pk}"
+
+
+def test_an_open_return_holds_settlement_back(buyer, shop_a, tea):
+    from orders.models import ReturnRequest
+
+    order, _payment = paid_order(buyer=buyer, items={shop_a: [(tea.variants.get(), 1)]})
+    vendor_order = complete(order.vendor_orders.get(), delivered_days_ago=8)
+    ReturnRequest.objects.create(
+        vendor_order=vendor_order, buyer=buyer, number="R1", kind="refund_only", reason="damaged"
+    )
+    assert settle_due().settled == 0
+    ReturnRequest.objects.filter(number="R1").update(status="closed")
+    assert settle_due().settled == 1
+
+
+def test_settle_command_with_until_settles_what_is_due_by_then(buyer, shop_a, tea, capsys):
+    order, _payment = paid_order(buyer=buyer, items={shop_a: [(tea.variants.get(), 1)]})
+    vendor_order = complete(order.vendor_orders.get(), delivered_days_ago=5)
+    call_command("settle", "--until", (timezone.now() - timedelta(days=1)).date().isoformat())
+    assert not Settlement.objects.filter(vendor_order=vendor_order).exists()
+    call_command("settle")
+    assert "Settled 0" in capsys.readouterr().out
+    VendorOrder.objects.filter(pk=vendor_order.pk).update(delivered_at=timezone.now() - timedelta(days=9))
+    call_command("settle")
+    assert "Settled 1" in capsys.readouterr().out
+
+
+def test_partial_refunds_before_settlement_reverse_every_share_and_a_full_refund_leaves_zero(buyer, shop_a, tea):
+    order, payment = paid_order(buyer=buyer, items={shop_a: [(tea.variants.get(), 3)]}, shipping="0.00")
+    line = OrderLine.objects.get(vendor_order__order=order)
+    vendor_order = line.vendor_order
+    split = line.split
+    first = refund_create(vendor_order=vendor_order, actor=buyer, reason="one broken", lines=[(line, D("33.33"))])
+    assert first.amount == D("33.33")
+    assert not first.after_settlement
+    reversed_commission = first.lines.get().commission
+    assert reversed_commission == (split.commission * D(1) / D(3)).quantize(D("0.01"))
+    refund_create(vendor_order=vendor_order, actor=buyer, reason="rest", lines=[(line, D("66.66"))])
+    assert owed_to("vendor", shop_a.pk, ledger.PENDING) == 0
+    assert owed_to("platform", "", ledger.COMMISSION_PENDING) == 0
+    assert balance("provider", "sandbox", ledger.FEES) == 0
+    with pytest.raises(RefundRefused):
+        refund_create(vendor_order=vendor_order, actor=buyer, reason="again", lines=[(line, D("0.01"))])
+
+
+def test_refund_after_settlement_claws_back_and_the_debt_is_netted_at_the_next_settlement(buyer, shop_a, tea):
+    order, _payment = paid_order(buyer=buyer, items={shop_a: [(tea.variants.get(), 1)]}, shipping="0.00")
+    vendor_order = complete(order.vendor_orders.get(), delivered_days_ago=8)
+    settle_due()
+    share = owed_to("vendor", shop_a.pk, ledger.AVAILABLE)
+    payout = payout_request(owner_type="vendor", owner_key=shop_a.pk, currency="CNY", actor=None)
+    assert payout.amount == share
+    assert available_money(owner_type="vendor", owner_key=shop_a.pk, currency="CNY") == 0
+
+    line = OrderLine.objects.get(vendor_order=vendor_order)
+    refund = refund_create(vendor_order=vendor_order, actor=None, reason="late claim", lines=[(line, D("33.33"))])
+    assert refund.after_settlement
+    # The shop's share was already paid out: it now owes it (negative available), not dropped.
+    assert available_money(owner_type="vendor", owner_key=shop_a.pk, currency="CNY") == -share
+    assert owed_to("platform", "", ledger.COMMISSION) == 0  # the commission went back too
+
+    second_order, _ = paid_order(buyer=buyer, items={shop_a: [(tea.variants.get(), 2)]}, shipping="0.00")
+    second = complete(second_order.vendor_orders.get(), delivered_days_ago=8)
+    settle_due()
+    settlement = Settlement.objects.get(vendor_order=second)
+    assert settlement.netted == share
+    assert available_money(owner_type="vendor", owner_key=shop_a.pk, currency="CNY") == settlement.vendor_amount - share
+
+
+def test_payouts_never_exceed_the_available_balance(buyer, shop_a, tea):
+    order, _payment = paid_order(buyer=buyer, items={shop_a: [(tea.variants.get(), 1)]})
+    complete(order.vendor_orders.get(), delivered_days_ago=8)
+    settle_due()
+    available = available_money(owner_type="vendor", owner_key=shop_a.pk, currency="CNY")
+    with pytest.raises(PayoutRefused):
+        payout_request(owner_type="vendor", owner_key=shop_a.pk, currency="CNY", actor=None, amount=available + D("0.01"))
+    payout = payout_request(owner_type="vendor", owner_key=shop_a.pk, currency="CNY", actor=None, amount=D("10.00"))
+    assert payout.amount == D("10.00")
+    assert AuditEvent.objects.filter(action="payout.requested", object_id=str(payout.pk)).exists()
+    assert Payout.objects.count() == 1
+
+
+def test_two_settlement_runs_produce_the_ledger_of_one(buyer, shop_a, shop_b, tea, cups):
+    for _ in range(3):
+        order, _payment = paid_order(buyer=buyer, items={shop_a: [(tea.variants.get(), 1)], shop_b: [(cups.variants.get(), 2)]})
+        for vendor_order in order.vendor_orders.all():
+            complete(vendor_order, delivered_days_ago=8)
+    settle_due(batch_size=2)
+    first = ledger_snapshot()
+    settle_due(batch_size=2)
+    assert ledger_snapshot() == first
+    assert Settlement.objects.count() == 6
+    assert Refund.objects.count() == 0
