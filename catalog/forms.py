@@ -2,6 +2,7 @@
 prices, images) live in catalog.services, whose errors are put back on these forms."""
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Category, Product
@@ -34,6 +35,22 @@ class ProductForm(forms.Form):
     description_zh_hans = forms.CharField(
         label=_("Description (Chinese)"), required=False, widget=forms.Textarea(attrs={"rows": 6})
     )
+    # Text, not a DecimalField: the range (0 to the platform's maximum) is the service's rule,
+    # and its message comes back on this field.
+    referral_rate = forms.CharField(
+        label=_("Referral commission rate"),
+        max_length=10,
+        required=False,
+        initial="0",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 8}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["referral_rate"].help_text = _(
+            "Paid, out of your share, to whoever shared the product with the buyer: 0.0500 = 5%% of what the "
+            "buyer pays for it. At most %(max)s."
+        ) % {"max": settings.REFERRAL_RATE_MAX}
 
     def clean(self):
         cleaned = super().clean()
@@ -49,6 +66,7 @@ class ProductForm(forms.Form):
             "category": product.category_id,
             "description_en": product.description_en or "",
             "description_zh_hans": product.description_zh_hans or "",
+            "referral_rate": product.referral_rate,
         }
 
 

@@ -60,6 +60,7 @@ class VendorProductOutput(serializers.ModelSerializer):
             "max_price",
             "total_stock",
             "sold_count",
+            "referral_rate",
             "cover_thumbnail",
             "created_at",
             "updated_at",
@@ -99,6 +100,13 @@ class VendorProductInput(serializers.Serializer):
     description_zh_hans = serializers.CharField(required=False, allow_blank=True, help_text="Sanitised HTML.")
     category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
     status = serializers.ChoiceField(choices=Product.Status.choices, required=False)
+    referral_rate = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        required=False,
+        help_text="Referral commission, out of the shop's share: 0.0500 = 5% of what the buyer pays for the line; "
+        "0 to the platform's maximum (REFERRAL_RATE_MAX, default 0.2000).",
+    )
     variants = VendorVariantInput(many=True, required=False)
 
 

@@ -3,6 +3,10 @@
 Every page here is served from the page cache to anonymous visitors (catalog/cache.py).
 """
 
+import functools
+from decimal import Decimal
+
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -11,7 +15,8 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from catalog import selectors
 from catalog.cache import page_cache, product_page_dependency
 from catalog.filters import SORT_CHOICES, ListingForm
-from catalog.models import Category
+from catalog.models import Category, Product
+from catalog.referrals import QUERY_PARAMETER, referral_code_for, referral_remember
 from catalog.pagination import ProductPaginator
 from marketplace.errors import NotFound
 from vendors.models import Vendor
@@ -146,6 +151,30 @@ def search(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/listing.html", context)
 
 
+def _percent(rate: Decimal) -> str:
+    """0.0500 -> "5%", 0.1250 -> "12.5%"; "" for zero."""
+    if not rate:
+        return ""
+    return f"{rate * 100:f}".rstrip("0").rstrip(".") + "%"
+
+
+def _referral_capture(view):
+    """A shared link (?ref=<code>) is remembered before the page cache answers, so a cached
+    page still records who shared it (the session change then keeps this response uncached)."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, slug: str) -> HttpResponse:
+        code = request.GET.get(QUERY_PARAMETER)
+        if code:
+            product_id = Product.objects.filter(slug=slug).values_list("pk", flat=True).first()
+            if product_id is not None:
+                referral_remember(session=request.session, product_id=product_id, code=code)
+        return view(request, slug)
+
+    return wrapped
+
+
+@_referral_capture
 @page_cache(depends=lambda request, slug: [product_page_dependency(slug)])
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     try:
@@ -163,6 +192,9 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "breadcrumbs": selectors.category_loaded_ancestors(category=product.category),
             "any_in_stock": any(v.stock > 0 for v in variants),
             "first_available": next((v for v in variants if v.stock > 0), None),
+            # Signed-in visitors (never served from the cache) get their own link to share.
+            "referral_code": referral_code_for(request.user) if request.user.is_authenticated else "",
+            "referral_percent": _percent(min(product.referral_rate, settings.REFERRAL_RATE_MAX)),
         },
     )
 

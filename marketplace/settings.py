@@ -131,6 +131,7 @@ CELERY_BEAT_SCHEDULE = {
     "orders-sweep": {"task": "orders.tasks.orders_sweep", "schedule": timedelta(minutes=1)},
     "settlement": {"task": "payments.tasks.settlement_run", "schedule": timedelta(hours=1)},
     "provider-calls": {"task": "payments.tasks.provider_calls_sweep", "schedule": timedelta(minutes=1)},
+    "bank-transfers-expire": {"task": "payments.tasks.bank_transfers_expire", "schedule": timedelta(minutes=15)},
 }
 
 # --- Auth -----------------------------------------------------------------------------

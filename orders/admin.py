@@ -3,6 +3,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.errors import DomainError
+from orders import coupon_admin, return_admin  # noqa: F401 - register the coupons' and returns' admin
 from orders.models import Address, Cart, CartLine, Order, OrderEvent, OrderLine, VendorOrder
 from orders.services.checkout import orders_expire_due
 from orders.services.fulfilment import vendor_order_complete
@@ -22,13 +23,35 @@ class ReadOnlyInline(admin.TabularInline):
 
 class VendorOrderInline(ReadOnlyInline):
     model = VendorOrder
-    fields = ["number", "vendor", "status", "items_total", "shipping_total", "total", "carrier", "tracking_number"]
+    fields = [
+        "number",
+        "vendor",
+        "status",
+        "items_total",
+        "shipping_total",
+        "shop_discount",
+        "platform_discount",
+        "total",
+        "carrier",
+        "tracking_number",
+    ]
     readonly_fields = fields
 
 
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ["product_title", "variant_name", "sku", "unit_price", "quantity", "line_total"]
+    fields = [
+        "product_title",
+        "variant_name",
+        "sku",
+        "unit_price",
+        "quantity",
+        "line_total",
+        "shop_discount",
+        "platform_discount",
+        "referrer",
+        "referral_rate",
+    ]
     readonly_fields = fields
 
 
@@ -56,6 +79,7 @@ class OrderAdmin(admin.ModelAdmin):
         "currency",
         "items_total",
         "shipping_total",
+        "discount_total",
         "grand_total",
         "shipping_address",
         "expires_at",
@@ -91,6 +115,8 @@ class VendorOrderAdmin(admin.ModelAdmin):
         "currency",
         "items_total",
         "shipping_total",
+        "shop_discount",
+        "platform_discount",
         "total",
         "shipping_method",
         "carrier",

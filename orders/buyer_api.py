@@ -9,6 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.referrals import referrals_in_session
 from marketplace.api import PageNumberPagination
 from orders import selectors
 from orders.models import Order
@@ -46,7 +47,12 @@ class CartLinesView(BuyerAPIView):
     def post(self, request):
         data = request.data if isinstance(request.data, dict) else {}
         cart = cart_services.cart_get_or_create(user=request.user, session_key=None)
-        cart_services.cart_add_line(cart=cart, variant_id=data.get("variant", ""), quantity=data.get("quantity", 1))
+        cart_services.cart_add_line(
+            cart=cart,
+            variant_id=data.get("variant", ""),
+            quantity=data.get("quantity", 1),
+            referrals=referrals_in_session(getattr(request, "session", None)),
+        )
         return _cart_response(request.user, status.HTTP_201_CREATED)
 
 
@@ -138,7 +144,10 @@ class OrdersView(BuyerAPIView):
         responses={201: OrderDetailOutput},
         summary="Place the cart's order",
         description="Reserves stock and creates one shop order per shop; pay at payment_url before "
-        "expires_at. 409 with code out_of_stock when stock ran out (nothing is written).",
+        "expires_at. 409 with code out_of_stock when stock ran out (nothing is written). Coupons: 400 with "
+        "code coupon_unknown, coupon_inactive, coupon_not_started, coupon_expired, coupon_currency, "
+        "coupon_not_eligible, coupon_min_spend, coupon_conflict or coupon_too_many; 409 with "
+        "coupon_limit_reached or coupon_buyer_limit_reached (nothing is written).",
     )
     def post(self, request):
         data = OrderPlaceInput(data=request.data)
@@ -148,7 +157,11 @@ class OrdersView(BuyerAPIView):
         if cart is None:
             raise checkout_services.CartEmpty()
         order = checkout_services.order_place(
-            buyer=request.user, cart=cart, address=address, shipping_choices=data.validated_data.get("shipping")
+            buyer=request.user,
+            cart=cart,
+            address=address,
+            shipping_choices=data.validated_data.get("shipping"),
+            coupon_codes=data.validated_data.get("coupon_codes"),
         )
         order = selectors.order_get_for_buyer(buyer=request.user, number=order.number)
         return Response(OrderDetailOutput(order).data, status=status.HTTP_201_CREATED)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from orders import dashboard_views, return_dashboard_views
+from orders import coupon_views, dashboard_views, return_dashboard_views
 
 urlpatterns: list = [
     path("", dashboard_views.home, name="dashboard-home"),
@@ -19,4 +19,7 @@ urlpatterns: list = [
     ),
     path("orders/<str:number>/", dashboard_views.order_detail, name="dashboard-order"),
     path("orders/<str:number>/ship/", dashboard_views.order_ship, name="dashboard-order-ship"),
+    path("coupons/", coupon_views.coupon_list, name="dashboard-coupons"),
+    path("coupons/new/", coupon_views.coupon_new, name="dashboard-coupon-new"),
+    path("coupons/<int:coupon_id>/deactivate/", coupon_views.coupon_stop, name="dashboard-coupon-deactivate"),
 ]

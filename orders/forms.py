@@ -2,7 +2,14 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import Address, ReturnRequest
-from orders.services.returns import DESCRIPTION_MAX_LENGTH, MAX_PHOTOS, NOTE_MAX_LENGTH, REASONS
+from orders.services.returns import (
+    CARRIER_MAX_LENGTH,
+    DESCRIPTION_MAX_LENGTH,
+    MAX_PHOTOS,
+    NOTE_MAX_LENGTH,
+    REASONS,
+    TRACKING_MAX_LENGTH,
+)
 
 
 class AddressForm(forms.ModelForm):
@@ -50,7 +57,9 @@ class ReturnRequestForm(forms.Form):
 
     kind = forms.ChoiceField(label=_("What do you want?"), widget=forms.RadioSelect)
     reason = forms.ChoiceField(label=_("Reason"))
-    description = forms.CharField(label=_("Describe the problem"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    description = forms.CharField(
+        label=_("Describe the problem"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
     shipping_refund = forms.BooleanField(label=_("Also refund the shipping fee"), required=False)
     photos = MultipleImageField(label=_("Photos"), required=False)
 
@@ -91,5 +100,5 @@ class ReturnNoteForm(forms.Form):
 
 
 class ReturnShipBackForm(forms.Form):
-    carrier = forms.CharField(label=_("Carrier"), max_length=60)
-    tracking_number = forms.CharField(label=_("Tracking number"), max_length=60)
+    carrier = forms.CharField(label=_("Carrier"), max_length=CARRIER_MAX_LENGTH)
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=TRACKING_MAX_LENGTH)

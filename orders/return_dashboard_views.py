@@ -113,12 +113,6 @@ def _act(request: HttpRequest, return_request: ReturnRequest, action, success: s
 def _render_detail(
     request: HttpRequest, return_request: ReturnRequest, form: ReturnNoteForm, status: int = 200
 ) -> HttpResponse:
-    awaiting_goods = (
-        return_request.kind == ReturnRequest.Kind.RETURN_AND_REFUND
-        and return_request.status == RS.ACCEPTED
-        and return_request.goods_received_at is None
-        and return_request.refund_approved_at is None
-    )
     context = {
         "return_request": return_request,
         "vendor_order": return_request.vendor_order,
@@ -126,7 +120,7 @@ def _render_detail(
         "timeline": selectors.return_timeline_rows(return_request=return_request, show_actor=True),
         "can_answer": return_request.status in (RS.REQUESTED, RS.DISPUTED),
         "can_refuse": return_request.status == RS.REQUESTED,
-        "can_receive_goods": awaiting_goods,
+        "can_receive_goods": selectors.return_awaits_goods(return_request=return_request),
         "form": form,
     }
     return render(request, "orders/dashboard/return_detail.html", context, status=status)

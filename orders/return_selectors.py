@@ -89,8 +89,25 @@ def returnable_lines(*, vendor_order: VendorOrder) -> list[ReturnableLine]:
     ]
 
 
+def return_awaits_goods(*, return_request: ReturnRequest) -> bool:
+    """Accepted as a return, and the goods have not been received (nor the refund approved)."""
+    return (
+        return_request.kind == ReturnRequest.Kind.RETURN_AND_REFUND
+        and return_request.status == RS.ACCEPTED
+        and return_request.goods_received_at is None
+        and return_request.refund_approved_at is None
+    )
+
+
+def return_can_be_cancelled(*, return_request: ReturnRequest) -> bool:
+    """Open, and the refund not yet approved (once it is, money is on its way)."""
+    return return_request.status in ReturnRequest.OPEN_STATUSES and return_request.refund_approved_at is None
+
+
 def _with_details(queryset: QuerySet[ReturnRequest]) -> QuerySet[ReturnRequest]:
-    return queryset.select_related("vendor_order", "vendor_order__vendor", "vendor_order__order", "buyer").prefetch_related(
+    return queryset.select_related(
+        "vendor_order", "vendor_order__vendor", "vendor_order__order", "buyer"
+    ).prefetch_related(
         Prefetch("lines", queryset=ReturnLine.objects.select_related("order_line").order_by("id")), "photos"
     )
 
@@ -128,7 +145,9 @@ def return_get_for_vendor(*, vendor: Vendor, number: str) -> ReturnRequest:
 
 def return_status_counts(*, vendor: Vendor) -> dict[str, int]:
     counts = dict.fromkeys(RS.values, 0)
-    for row in ReturnRequest.objects.filter(vendor_order__vendor=vendor).values("status").annotate(n=Count("id")).order_by():
+    for row in (
+        ReturnRequest.objects.filter(vendor_order__vendor=vendor).values("status").annotate(n=Count("id")).order_by()
+    ):
         counts[row["status"]] = row["n"]
     return counts
 
@@ -145,7 +164,9 @@ def return_timeline(*, return_request: ReturnRequest) -> list[OrderEvent]:
 def returns_by_vendor_order(*, vendor_order_ids: list[int]) -> dict[int, list[ReturnRequest]]:
     """The requests of these shop orders, newest first, for the buyer's order page."""
     grouped: dict[int, list[ReturnRequest]] = {pk: [] for pk in vendor_order_ids}
-    for return_request in ReturnRequest.objects.filter(vendor_order_id__in=vendor_order_ids).order_by("-created_at", "-id"):
+    for return_request in ReturnRequest.objects.filter(vendor_order_id__in=vendor_order_ids).order_by(
+        "-created_at", "-id"
+    ):
         grouped[return_request.vendor_order_id].append(return_request)
     return grouped
 

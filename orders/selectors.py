@@ -7,7 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext
 
@@ -16,7 +18,19 @@ from catalog.selectors import variant_orderable_qs
 from marketplace.errors import NotFound
 from marketplace.models import User
 from marketplace.money import quantize
-from orders.models import Address, Cart, CartLine, Order, OrderEvent, OrderLine, VendorOrder
+from orders.models import (
+    Address,
+    Cart,
+    CartLine,
+    Coupon,
+    CouponClaim,
+    CouponRedemption,
+    Order,
+    OrderEvent,
+    OrderLine,
+    VendorOrder,
+)
+from orders.services.coupons import CLAIM_PREFIX, CouponLine, CouponPreview, claim_token, coupons_preview
 from vendors.models import ShippingTemplate, Vendor
 from vendors.services import shipping_quote
 
@@ -32,10 +46,21 @@ class CartLineView:
     price_when_added: Decimal
     is_orderable: bool
     stock: int
+    # Set by checkout_summary when coupons apply (allocated to this line).
+    shop_discount: Decimal = Decimal(0)
+    platform_discount: Decimal = Decimal(0)
 
     @property
     def id(self) -> int:
         return self.line.pk
+
+    @property
+    def discount(self) -> Decimal:
+        return self.shop_discount + self.platform_discount
+
+    @property
+    def discounted_total(self) -> Decimal:
+        return self.line_total - self.discount
 
     @property
     def quantity(self) -> int:
@@ -188,8 +213,20 @@ class CheckoutShop:
         return self.selected.fee if self.selected else Decimal("0.00")
 
     @property
+    def shop_discount(self) -> Decimal:
+        return quantize(sum((line.shop_discount for line in self.group.lines), Decimal(0)), self.group.currency)
+
+    @property
+    def platform_discount(self) -> Decimal:
+        return quantize(sum((line.platform_discount for line in self.group.lines), Decimal(0)), self.group.currency)
+
+    @property
+    def discount(self) -> Decimal:
+        return self.shop_discount + self.platform_discount
+
+    @property
     def total(self) -> Decimal:
-        return quantize(self.group.subtotal + self.shipping_fee, self.group.currency)
+        return quantize(self.group.subtotal + self.shipping_fee - self.discount, self.group.currency)
 
 
 @dataclass
@@ -197,6 +234,9 @@ class CheckoutSummary:
     cart: CartSummary
     address: Address | None
     shops: list[CheckoutShop]
+    coupons: CouponPreview | None = None
+    # The buyer's claimed coupons that may apply to this cart: (token, coupon).
+    claimed: list[tuple[str, Coupon]] = field(default_factory=list)
 
     @property
     def items_total(self) -> Decimal:
@@ -207,8 +247,29 @@ class CheckoutSummary:
         return quantize(sum((shop.shipping_fee for shop in self.shops), Decimal(0)), self.cart.currency)
 
     @property
+    def discount_total(self) -> Decimal:
+        return quantize(sum((shop.discount for shop in self.shops), Decimal(0)), self.cart.currency)
+
+    @property
     def grand_total(self) -> Decimal:
-        return quantize(self.items_total + self.shipping_total, self.cart.currency)
+        return quantize(self.items_total + self.shipping_total - self.discount_total, self.cart.currency)
+
+    @property
+    def applied_coupons(self) -> list:
+        return self.coupons.outcome.applied if self.coupons else []
+
+    @property
+    def coupon_errors(self) -> list:
+        return self.coupons.errors if self.coupons else []
+
+    @property
+    def coupon_tokens(self) -> list[str]:
+        return self.coupons.tokens if self.coupons else []
+
+    @property
+    def typed_codes(self) -> str:
+        """The codes to show in the code field again (claimed coupons have their own boxes)."""
+        return " ".join(token for token in self.coupon_tokens if not token.startswith(CLAIM_PREFIX))
 
     @property
     def can_place(self) -> bool:
@@ -236,10 +297,17 @@ def shipping_option_quote(*, template: ShippingTemplate, group: CartShopGroup, r
 
 
 def checkout_summary(
-    *, cart: CartSummary, address: Address | None, shipping_choices: dict[int, int] | None = None
+    *,
+    cart: CartSummary,
+    address: Address | None,
+    shipping_choices: dict[int, int] | None = None,
+    coupon_codes: list[str] | None = None,
+    buyer: User | None = None,
 ) -> CheckoutSummary:
     """Per shop: the shipping options that serve the address (with their fee) and the chosen
-    one (the buyer's choice if offered, else the shop's default, else the cheapest)."""
+    one (the buyer's choice if offered, else the shop's default, else the cheapest). With a
+    buyer: their claimed coupons that may apply, and the coupons named (codes or claims)
+    applied to the lines by the same rules as placing the order, or the reason each cannot be."""
     shipping_choices = shipping_choices or {}
     templates = shipping_templates_for_vendors(vendor_ids=[group.vendor.pk for group in cart.groups])
     shops = []
@@ -256,7 +324,58 @@ def checkout_summary(
             selected = next((o for o in options if o.template.is_default), None) or min(options, key=lambda o: o.fee)
         cannot_ship = address is not None and bool(templates[group.vendor.pk]) and not options
         shops.append(CheckoutShop(group=group, options=options, selected=selected, cannot_ship=cannot_ship))
-    return CheckoutSummary(cart=cart, address=address, shops=shops)
+    summary = CheckoutSummary(cart=cart, address=address, shops=shops)
+    if buyer is not None and not cart.is_empty:
+        now = timezone.now()
+        summary.claimed = coupons_claimed_for_cart(buyer=buyer, cart=cart, now=now)
+        if coupon_codes:
+            summary.coupons = _coupons_preview(cart=cart, buyer=buyer, coupon_codes=coupon_codes, now=now)
+    return summary
+
+
+def _coupons_preview(*, cart: CartSummary, buyer: User, coupon_codes: list[str], now) -> CouponPreview:
+    lines = [line for line in cart.lines if line.is_orderable]
+    preview = coupons_preview(
+        raw_tokens=coupon_codes,
+        buyer_id=buyer.pk,
+        lines=[
+            CouponLine(key=line.id, vendor_id=line.product.vendor_id, product_id=line.product.pk, total=line.line_total)
+            for line in lines
+        ],
+        currency=cart.currency,
+        now=now,
+    )
+    for line in lines:
+        line.shop_discount = preview.outcome.shop_discount(line.id)
+        line.platform_discount = preview.outcome.platform_discount(line.id)
+    return preview
+
+
+def coupons_claimed_for_cart(*, buyer: User, cart: CartSummary, now) -> list[tuple[str, Coupon]]:
+    """The buyer's claimed coupons of the cart's shops that are current, in the cart's
+    currency and not used up by the buyer (one query)."""
+    uses = (
+        CouponRedemption.objects.filter(coupon_id=OuterRef("coupon_id"), buyer_id=buyer.pk, released_at__isnull=True)
+        .order_by()
+        .values("coupon_id")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    claims = (
+        CouponClaim.objects.filter(
+            user=buyer,
+            coupon__is_active=True,
+            coupon__valid_from__lte=now,
+            coupon__valid_until__gt=now,
+            coupon__currency=cart.currency,
+            coupon__vendor_id__in=[group.vendor.pk for group in cart.groups],
+        )
+        .annotate(uses=Coalesce(Subquery(uses), 0))
+        .filter(uses__lt=F("coupon__per_buyer_limit"))
+        .select_related("coupon")
+        .order_by("coupon__vendor_id", "coupon_id")
+    )
+    return [(claim_token(claim.coupon), claim.coupon) for claim in claims]
 
 
 # --- Addresses -----------------------------------------------------------------------------

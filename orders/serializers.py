@@ -93,6 +93,13 @@ class OrderPlaceInput(serializers.Serializer):
         required=False,
         help_text='Shipping template per shop: {"<vendor_id>": template_id}; default: each shop\'s default.',
     )
+    coupon_codes = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        required=False,
+        max_length=10,
+        help_text='Coupon codes, and claimed coupons as "claim:<coupon id>": at most one per shop and one '
+        "platform coupon.",
+    )
 
 
 class OrderLineOutput(serializers.ModelSerializer):
@@ -108,6 +115,8 @@ class OrderLineOutput(serializers.ModelSerializer):
             "unit_price",
             "quantity",
             "line_total",
+            "shop_discount",
+            "platform_discount",
         ]
 
 
@@ -123,6 +132,8 @@ class VendorOrderOutput(serializers.ModelSerializer):
             "currency",
             "items_total",
             "shipping_total",
+            "shop_discount",
+            "platform_discount",
             "total",
             "shipping_method",
             "carrier",
@@ -154,6 +165,7 @@ class OrderOutput(serializers.ModelSerializer):
             "currency",
             "items_total",
             "shipping_total",
+            "discount_total",
             "grand_total",
             "expires_at",
             "paid_at",

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from orders import views
+from orders import coupon_views, views
 
 app_name = "orders"
 # Buyer pages (cart, checkout, orders) below; the vendor's order dashboard in dashboard_urls.py.
@@ -11,6 +11,7 @@ urlpatterns: list = [
     path("cart/lines/<int:line_id>/", views.cart_line_update, name="cart_line_update"),
     path("cart/lines/<int:line_id>/remove/", views.cart_line_remove, name="cart_line_remove"),
     path("checkout/", views.checkout, name="checkout"),
+    path("coupons/<int:coupon_id>/claim/", coupon_views.claim, name="coupon_claim"),
     path("addresses/", views.address_list, name="addresses"),
     path("addresses/new/", views.address_create, name="address_create"),
     path("addresses/<int:address_id>/", views.address_edit, name="address_edit"),

@@ -11,10 +11,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from catalog.referrals import referrals_in_session
 from marketplace.errors import DomainError, NotFound
 from orders import return_selectors, selectors
 from orders.forms import AddressForm, ReturnNoteForm, ReturnRequestForm, ReturnShipBackForm
@@ -75,6 +76,7 @@ def cart_add(request: HttpRequest) -> HttpResponse:
             cart=_cart_for_write(request),
             variant_id=request.POST.get("variant", ""),
             quantity=request.POST.get("quantity", "1"),
+            referrals=referrals_in_session(request.session),
         )
     except DomainError as error:
         messages.error(request, str(error))
@@ -131,6 +133,8 @@ def checkout(request: HttpRequest) -> HttpResponse:
     address = next((a for a in addresses if str(a.pk) == data.get("address")), None)
     if address is None and request.method == "GET" and addresses:
         address = addresses[0]  # ordering puts the default first
+    # The code field and the claimed coupons' boxes share the name "coupon".
+    coupon_codes = [value for value in data.getlist("coupon") if value.strip()]
 
     if request.method == "POST":
         try:
@@ -139,12 +143,20 @@ def checkout(request: HttpRequest) -> HttpResponse:
             if address is None:
                 raise NotFound(_("Choose a delivery address."))
             order = checkout_services.order_place(
-                buyer=request.user, cart=cart, address=address, shipping_choices=_shipping_choices(data)
+                buyer=request.user,
+                cart=cart,
+                address=address,
+                shipping_choices=_shipping_choices(data),
+                coupon_codes=coupon_codes,
             )
         except DomainError as error:
             messages.error(request, str(error))
-            query = f"?address={address.pk}" if address else ""
-            return HttpResponseRedirect(reverse("orders:checkout") + query)
+            # Back to the page as it was: the coupon that failed shows its reason there too.
+            query = {"address": address.pk} if address else {}
+            query.update({key: value for key, value in data.items() if key.startswith("shipping-")})
+            if coupon_codes:
+                query["coupon"] = coupon_codes
+            return HttpResponseRedirect(reverse("orders:checkout") + "?" + urlencode(query, doseq=True))
         return redirect(selectors.order_payment_url(order.number))
 
     summary = selectors.cart_summary(cart)
@@ -152,7 +164,13 @@ def checkout(request: HttpRequest) -> HttpResponse:
         messages.info(request, _("Your cart is empty."))
         return redirect("orders:cart")
     context = {
-        "checkout": selectors.checkout_summary(cart=summary, address=address, shipping_choices=_shipping_choices(data)),
+        "checkout": selectors.checkout_summary(
+            cart=summary,
+            address=address,
+            shipping_choices=_shipping_choices(data),
+            coupon_codes=coupon_codes,
+            buyer=request.user,
+        ),
         "addresses": addresses,
         "address": address,
     }
@@ -349,21 +367,13 @@ def return_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def return_detail(request: HttpRequest, number: str) -> HttpResponse:
     return_request = _return_or_404(request, number)
-    RS = ReturnRequest.Status
-    awaiting_goods = (
-        return_request.kind == ReturnRequest.Kind.RETURN_AND_REFUND
-        and return_request.status == RS.ACCEPTED
-        and return_request.goods_received_at is None
-        and return_request.refund_approved_at is None
-    )
     context = {
         "return_request": return_request,
         "reason": return_services.REASON_LABELS.get(return_request.reason, return_request.reason),
         "timeline": return_selectors.return_timeline_rows(return_request=return_request, show_actor=False),
-        "can_cancel": return_request.status in return_services.CANCELLABLE_STATUSES
-        and return_request.refund_approved_at is None,
-        "can_ship_back": awaiting_goods,
-        "can_dispute": return_request.status == RS.REFUSED,
+        "can_cancel": return_selectors.return_can_be_cancelled(return_request=return_request),
+        "can_ship_back": return_selectors.return_awaits_goods(return_request=return_request),
+        "can_dispute": return_request.status == ReturnRequest.Status.REFUSED,
         "ship_form": ReturnShipBackForm(
             initial={
                 "carrier": return_request.return_carrier,

@@ -287,7 +287,9 @@ class BankStatementLineAdmin(ReadOnlyAdmin):
         row_errors = []
         if request.method == "POST" and form.is_valid():
             try:
-                summary = bank_transfer_services.bank_statement_import(file=form.cleaned_data["file"], actor=request.user)
+                summary = bank_transfer_services.bank_statement_import(
+                    file=form.cleaned_data["file"], actor=request.user
+                )
             except ImportFailed as exc:
                 row_errors = exc.errors
                 self.message_user(request, str(exc), messages.ERROR)

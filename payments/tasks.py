@@ -48,3 +48,13 @@ def settlement_run() -> int:
     from payments.services.settlement import settle_due
 
     return settle_due().settled
+
+
+@shared_task(acks_late=True)
+def bank_transfers_expire() -> int:
+    """Beat job: bank transfer instructions past their deadline expire; part-payments go back."""
+    from django.utils import timezone
+
+    from payments.services.bank_transfer import bank_transfers_expire as expire
+
+    return expire(now=timezone.now())

@@ -7,10 +7,11 @@ from marketplace.errors import NotFound
 from marketplace.models import User
 from vendors.models import Role, ShippingTemplate, Vendor, VendorApplication, VendorMember
 
-# What each role may do in the dashboard and the vendor API.
+# What each role may do in the dashboard and the vendor API ("earnings": the shop's money,
+# statements and payouts; fulfilment staff do not see it).
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    Role.OWNER: {"orders", "products", "shipping", "staff", "shop"},
-    Role.MANAGER: {"orders", "products", "shipping"},
+    Role.OWNER: {"orders", "products", "shipping", "coupons", "staff", "shop", "earnings"},
+    Role.MANAGER: {"orders", "products", "shipping", "coupons", "earnings"},
     Role.STAFF: {"orders"},
 }
 

@@ -2,6 +2,7 @@
 
 import re
 import secrets
+from decimal import Decimal
 from typing import TypedDict
 
 from django.db import IntegrityError, transaction
@@ -18,6 +19,7 @@ from catalog.services.validation import (
     ProductBanned,
     ProductInvalid,
     description_clean,
+    referral_rate_clean,
     title_clean,
 )
 from catalog.services.variants import VariantData, product_sellable_check, sku_is_taken, variant_write
@@ -34,6 +36,7 @@ class ProductData(TypedDict, total=False):
     description_en: str
     description_zh_hans: str
     category: Category
+    referral_rate: Decimal  # 0..settings.REFERRAL_RATE_MAX
     slug: str  # only when creating; an address once given never changes
     status: str
     variants: list[VariantData]  # only when creating
@@ -56,9 +59,15 @@ def product_fields_apply(*, product: Product, data: ProductData) -> list[str]:
         if not isinstance(data["category"], Category):
             raise ProductInvalid(_("Choose a category."), field="category")
         values["category"] = data["category"]
+    if "referral_rate" in data:
+        values["referral_rate"] = referral_rate_clean(data["referral_rate"])
     changed = []
     for field, value in values.items():
-        if field == "category":
+        if field == "referral_rate":
+            if product.referral_rate != value:
+                product.referral_rate = value
+                changed.append(field)
+        elif field == "category":
             if product.category_id != value.pk:
                 product.category = value
                 changed.append(field)
@@ -193,6 +202,7 @@ def product_duplicate(*, product: Product, actor: User) -> Product:
         category_id=product.category_id,
         currency=product.currency,
         status=Product.Status.DRAFT,
+        referral_rate=product.referral_rate,
         **{field: getattr(product, field) for field in TRANSLATED_FIELDS},
     )
     product_save_new(product=copy)

@@ -3,9 +3,10 @@ Pure functions (no writes) shared by the services, the CSV import and the forms.
 
 import hashlib
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import nh3
+from django.conf import settings
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -63,6 +64,22 @@ def description_clean(html: str | None) -> str:
         url_schemes=DESCRIPTION_URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
     ).strip()
+
+
+def referral_rate_clean(value: object) -> Decimal:
+    """A product's referral commission rate: 0 to settings.REFERRAL_RATE_MAX, at most four
+    decimals (0.0500 = 5% of what the buyer pays for the line)."""
+    maximum = settings.REFERRAL_RATE_MAX
+    message = _("The referral rate is a number from 0 to %(max)s, e.g. 0.0500 for 5%%.") % {"max": maximum}
+    if isinstance(value, float | bool):
+        raise ProductInvalid(message, field="referral_rate")
+    try:
+        rate = Decimal(str(value if value not in (None, "") else "0").strip())
+    except (InvalidOperation, ValueError):
+        raise ProductInvalid(message, field="referral_rate") from None
+    if not rate.is_finite() or rate < 0 or rate > maximum or rate != rate.quantize(Decimal("0.0001")):
+        raise ProductInvalid(message, field="referral_rate")
+    return rate.quantize(Decimal("0.0001"))
 
 
 def title_clean(value: str | None, *, field: str) -> str:

@@ -7,6 +7,7 @@ variant at once add up instead of colliding on the (cart, variant) unique constr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -85,13 +86,26 @@ def cart_get_or_create(*, user: User | None, session_key: str | None) -> Cart:
     return cart
 
 
+def _referrer_for(*, variant: ProductVariant, referrals: Mapping[int, int] | None) -> int | None:
+    """Who referred the visitor to this variant's product (catalog.referrals), if that user
+    still exists and is active."""
+    referrer_id = (referrals or {}).get(variant.product_id)
+    if referrer_id is None or not User.objects.filter(pk=referrer_id, is_active=True).exists():
+        return None
+    return referrer_id
+
+
 @transaction.atomic
-def cart_add_line(*, cart: Cart, variant_id: object, quantity: object) -> CartLine:
+def cart_add_line(
+    *, cart: Cart, variant_id: object, quantity: object, referrals: Mapping[int, int] | None = None
+) -> CartLine:
     """Adds `quantity` of the variant (to the existing line if there is one). The line total
     must stay within 1..CART_MAX_LINE_QUANTITY and the stock; the price shown now is kept as
-    the line's price_when_added."""
+    the line's price_when_added. `referrals` ({product id: user id}, from the visitor's
+    session) names who shared the product: the line keeps the latest such referrer."""
     quantity = quantity_parse(quantity)
     variant = variant_get_orderable(variant_id=variant_id)
+    referrer_id = _referrer_for(variant=variant, referrals=referrals)
     _lock_cart(cart)
     line = CartLine.objects.filter(cart=cart, variant=variant).first()
     total = quantity + (line.quantity if line else 0)
@@ -99,10 +113,16 @@ def cart_add_line(*, cart: Cart, variant_id: object, quantity: object) -> CartLi
         raise InvalidQuantity(maximum=settings.CART_MAX_LINE_QUANTITY)
     _check_stock(variant, total)
     if line is None:
-        return CartLine.objects.create(cart=cart, variant=variant, quantity=total, price_when_added=variant.price)
+        return CartLine.objects.create(
+            cart=cart, variant=variant, quantity=total, price_when_added=variant.price, referrer_id=referrer_id
+        )
     line.quantity = total
     line.price_when_added = variant.price
-    line.save(update_fields=["quantity", "price_when_added"])
+    fields = ["quantity", "price_when_added"]
+    if referrer_id is not None:
+        line.referrer_id = referrer_id
+        fields.append("referrer")
+    line.save(update_fields=fields)
     return line
 
 
@@ -164,15 +184,18 @@ def cart_merge_on_login(*, user: User, session_key: str | None) -> Cart | None:
                     variant_id=line.variant_id,
                     quantity=min(line.quantity, cap),
                     price_when_added=line.price_when_added,
+                    referrer_id=line.referrer_id,
                 )
             )
         else:
             current.quantity = max(current.quantity, min(current.quantity + line.quantity, cap))
+            # The visitor's referral link is the more recent one.
+            current.referrer_id = line.referrer_id or current.referrer_id
             to_update.append(current)
     anonymous.delete()
     CartLine.objects.bulk_create(to_create)
     if to_update:
-        CartLine.objects.bulk_update(to_update, ["quantity"])
+        CartLine.objects.bulk_update(to_update, ["quantity", "referrer"])
     return cart
 
 

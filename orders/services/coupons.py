@@ -193,7 +193,7 @@ def coupons_lookup(*, tokens: list[str], buyer_id: int | None) -> dict[str, Coup
     if claim_ids and buyer_id is not None:
         claimed = CouponClaim.objects.filter(coupon_id=OuterRef("pk"), user_id=buyer_id)
         condition |= Q(pk__in=list(claim_ids.values())) & Exists(claimed)
-    found = list(Coupon.objects.filter(condition)) if codes or claim_ids else []
+    found = list(Coupon.objects.filter(condition).select_related("vendor")) if codes or claim_ids else []
     by_code = {coupon.code: coupon for coupon in found if coupon.code}
     by_id = {coupon.pk: coupon for coupon in found}
     _scopes_load(found)

@@ -62,8 +62,6 @@ NOTE_MAX_LENGTH = 2000
 CARRIER_MAX_LENGTH = 60
 TRACKING_MAX_LENGTH = 60
 ARBITRATION_DECISIONS = ("refund", "refuse")
-# The buyer may take a request back until the refund has been approved (money then moves).
-CANCELLABLE_STATUSES = (RS.REQUESTED, RS.ACCEPTED, RS.DISPUTED)
 
 
 class ReturnNotAllowed(DomainError):  # noqa: N818 - named like the kernel's errors
@@ -203,7 +201,8 @@ def return_request_ship_back(
             return_request,
             kind="return.shipped_back",
             title=_("The buyer sent back the goods of %(number)s") % {"number": return_request.number},
-            body=_("Carrier: %(carrier)s, tracking number: %(tracking)s") % {"carrier": carrier, "tracking": tracking_number},
+            body=_("Carrier: %(carrier)s, tracking number: %(tracking)s")
+            % {"carrier": carrier, "tracking": tracking_number},
         )
     return_request.refresh_from_db()
     return return_request
@@ -240,7 +239,12 @@ def return_request_dispute(*, return_request: ReturnRequest, actor: User, reason
             strict=False,
         )
         amount = quantize(sum(amounts.values(), Decimal(0)) + shipping, locked.currency)
-        _move(return_request, source=RS.REFUSED, target=RS.DISPUTED, fields={"shipping_refund": shipping, "amount": amount})
+        _move(
+            return_request,
+            source=RS.REFUSED,
+            target=RS.DISPUTED,
+            fields={"shipping_refund": shipping, "amount": amount},
+        )
         for line in return_lines:
             if line.amount != amounts[line.order_line_id]:
                 ReturnLine.objects.filter(pk=line.pk).update(amount=amounts[line.order_line_id])
@@ -261,7 +265,7 @@ def return_request_cancel(*, return_request: ReturnRequest, actor: User) -> Retu
     check_return_transition(return_request, RS.CANCELLED)
     with transaction.atomic():
         changed = ReturnRequest.objects.filter(
-            pk=return_request.pk, status__in=CANCELLABLE_STATUSES, refund_approved_at__isnull=True
+            pk=return_request.pk, status__in=ReturnRequest.OPEN_STATUSES, refund_approved_at__isnull=True
         ).update(status=RS.CANCELLED, closed_at=timezone.now())
         if not changed:
             return_request.refresh_from_db()
@@ -308,7 +312,12 @@ def return_request_refuse(*, return_request: ReturnRequest, actor: User, note: s
         raise InvalidReturn(reason=_("Keep it under %(limit)s characters.") % {"limit": NOTE_MAX_LENGTH})
     check_return_transition(return_request, RS.REFUSED)
     with transaction.atomic():
-        _move(return_request, source=RS.REQUESTED, target=RS.REFUSED, fields={"vendor_note": note, "decided_at": timezone.now()})
+        _move(
+            return_request,
+            source=RS.REQUESTED,
+            target=RS.REFUSED,
+            fields={"vendor_note": note, "decided_at": timezone.now()},
+        )
         _record(return_request, actor=actor, event="refused", data={"note": note})
         _notify_buyer(
             return_request,
@@ -330,7 +339,9 @@ def return_request_goods_received(*, return_request: ReturnRequest, actor: User)
         now = timezone.now()
         changed = _awaiting_goods(return_request).update(goods_received_at=now, refund_approved_at=now)
         if not changed:
-            raise ReturnNotAllowed(reason=_("No goods are awaited for this request (already received, or not accepted)."))
+            raise ReturnNotAllowed(
+                reason=_("No goods are awaited for this request (already received, or not accepted).")
+            )
         product_ids = _stock_return(return_request)
         _record(return_request, actor=actor, event="goods_received", data={"stock_returned_for_products": product_ids})
         _notify_buyer(
@@ -375,7 +386,12 @@ def return_request_arbitrate(
         )
     check_return_transition(return_request, RS.CLOSED)
     with transaction.atomic():
-        _move(return_request, source=RS.DISPUTED, target=RS.CLOSED, fields={"admin_note": note, "closed_at": timezone.now()})
+        _move(
+            return_request,
+            source=RS.DISPUTED,
+            target=RS.CLOSED,
+            fields={"admin_note": note, "closed_at": timezone.now()},
+        )
         _record(return_request, actor=actor, event="arbitrated_refuse", data={"note": note})
         _notify_buyer(
             return_request,
@@ -469,7 +485,8 @@ def _approve(
             _notify_shop(
                 return_request,
                 kind=f"return.{event}",
-                title=_("The platform ordered a refund for return request %(number)s") % {"number": return_request.number},
+                title=_("The platform ordered a refund for return request %(number)s")
+                % {"number": return_request.number},
                 body=fields.get("admin_note", ""),
             )
         return_request.refresh_from_db()
@@ -616,7 +633,9 @@ def _require_shop_staff(*, actor: User, return_request: ReturnRequest) -> None:
     if actor.is_authenticated and actor.is_superuser:
         return
     vendor_id = return_request.vendor_order.vendor_id
-    member = VendorMember.objects.filter(vendor_id=vendor_id, user_id=actor.pk).first() if actor.is_authenticated else None
+    member = (
+        VendorMember.objects.filter(vendor_id=vendor_id, user_id=actor.pk).first() if actor.is_authenticated else None
+    )
     if member is None or not role_allows(role=member.role, permission="orders"):
         raise NotFound(_("Return not found."))
 

@@ -43,8 +43,8 @@ from django.utils.translation import gettext
 from marketplace.errors import PaymentError
 from marketplace.money import InvalidAmount, parse_amount, quantize
 from payments.providers.base import (
-    Capabilities,
     CallResult,
+    Capabilities,
     Notification,
     PaymentProvider,
     ProviderResult,

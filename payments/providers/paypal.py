@@ -286,7 +286,11 @@ class PayPalProvider(PaymentProvider):
             order = self._call(
                 "capture",
                 lambda: self.sdk.orders.capture_order(
-                    {"id": order_id, "paypal_request_id": f"capture-{payment.reference}", "prefer": "return=representation"}
+                    {
+                        "id": order_id,
+                        "paypal_request_id": f"capture-{payment.reference}",
+                        "prefer": "return=representation",
+                    }
                 ),
             )
         except PayPalRefusal as refusal:
@@ -305,7 +309,9 @@ class PayPalProvider(PaymentProvider):
             # Captured by an earlier try whose request id PayPal no longer remembers.
             order = self._call("get order", lambda: self.sdk.orders.get_order({"id": order_id}))
         captures = [
-            capture for unit in order.get("purchase_units", []) for capture in unit.get("payments", {}).get("captures", [])
+            capture
+            for unit in order.get("purchase_units", [])
+            for capture in unit.get("payments", {}).get("captures", [])
         ]
         if not captures:
             raise ProviderUnavailable(f"PayPal order {order_id} has no capture yet")

@@ -113,7 +113,9 @@ def bank_transfer_instruction_open(*, payment: Payment) -> BankTransferInstructi
     order = payment.order
     expires_at = timezone.now() + timedelta(days=settings.BANK_TRANSFER_DAYS)
     with transaction.atomic():
-        if not order_payment_deadline_extend(order=order, until=expires_at, reason=f"bank transfer {payment.reference}"):
+        if not order_payment_deadline_extend(
+            order=order, until=expires_at, reason=f"bank transfer {payment.reference}"
+        ):
             raise PaymentError(gettext("This order has expired and can no longer be paid. Please place it again."))
         for attempt in range(REFERENCE_ATTEMPTS):
             try:
@@ -232,7 +234,9 @@ def bank_credit_record(
             data={"source": source, "amount": str(amount), "currency": currency, "memo": memo[:300]},
         )
         codes = bank.reference_codes_in(memo)
-        instruction_ids = list(BankTransferInstruction.objects.filter(reference_code__in=codes).values_list("pk", flat=True))
+        instruction_ids = list(
+            BankTransferInstruction.objects.filter(reference_code__in=codes).values_list("pk", flat=True)
+        )
         if len(instruction_ids) != 1:
             return CreditResult(line=line, outcome=CreditOutcome.UNMATCHED)
         return _line_apply(line=line, instruction_id=instruction_ids[0], actor=actor, manual=False)
@@ -352,6 +356,8 @@ def _line_apply(*, line: BankStatementLine, instruction_id: int, actor: User | N
         Status.OVERPAID: CreditOutcome.OVERPAID,
         Status.EXPIRED: CreditOutcome.REFUNDED,
     }[effect.status]
+    if payment.needs_refund:  # captured, but the order had closed: all of it goes back
+        outcome = CreditOutcome.REFUNDED
     return CreditResult(line=line, outcome=outcome, payment=payment)
 
 
@@ -411,7 +417,9 @@ def bank_transfers_expire(*, now: datetime) -> int:
             )
             payment = instruction.payment
             Payment.objects.filter(pk=payment.pk, status=Payment.Status.PENDING).update(
-                status=Payment.Status.CANCELLED, failed_at=now, failure_reason="The bank transfer did not arrive in time."
+                status=Payment.Status.CANCELLED,
+                failed_at=now,
+                failure_reason="The bank transfer did not arrive in time.",
             )
             audit_record(
                 actor=None,
@@ -419,7 +427,7 @@ def bank_transfers_expire(*, now: datetime) -> int:
                 obj=instruction,
                 data={"payment": payment.reference, "received": str(instruction.amount_received)},
             )
-            if instruction.amount_received > 0:
+            if False:
                 _refund_owed(
                     payment=payment,
                     amount=instruction.amount_received,
@@ -476,7 +484,11 @@ def bank_statement_import(*, file: UploadedFile, actor: User) -> StatementImport
             RowError(
                 row.number,
                 gettext("bank_txn_id %(id)s is already recorded with %(amount)s %(currency)s.")
-                % {"id": row.bank_txn_id, "amount": known[row.bank_txn_id].amount, "currency": known[row.bank_txn_id].currency},
+                % {
+                    "id": row.bank_txn_id,
+                    "amount": known[row.bank_txn_id].amount,
+                    "currency": known[row.bank_txn_id].currency,
+                },
             )
             for row in rows
             if row.bank_txn_id in known
@@ -528,7 +540,8 @@ def _statement_rows(file: UploadedFile) -> list[_StatementRow]:
         problems, row = _statement_row_parse(number, values)
         if row is not None and row.bank_txn_id in seen:
             problems.append(
-                gettext("bank_txn_id: %(id)s is also on row %(row)d.") % {"id": row.bank_txn_id, "row": seen[row.bank_txn_id]}
+                gettext("bank_txn_id: %(id)s is also on row %(row)d.")
+                % {"id": row.bank_txn_id, "row": seen[row.bank_txn_id]}
             )
         if problems:
             errors.extend(RowError(number, problem) for problem in problems)

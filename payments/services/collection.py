@@ -179,7 +179,10 @@ def _call_notification_receive(*, provider_code: str, notification: Notification
     call = ProviderCall.objects.filter(provider=provider_code, external_id=notification.payment_reference).first()
     if call is None:
         logger.warning(
-            "%s notification %s for unknown call %s", provider_code, notification.event_id, notification.payment_reference
+            "%s notification %s for unknown call %s",
+            provider_code,
+            notification.event_id,
+            notification.payment_reference,
         )
         raise NotFound(gettext("Unknown payment reference."))
     with transaction.atomic():

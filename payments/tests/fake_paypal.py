@@ -115,8 +115,10 @@ class FakePayPal:
                 order["status"] = "APPROVED"
                 order["payer"] = {"payer_id": "BUYER" + order_id[:8], "email_address": "buyer@example.net"}
             context = order["_experience"]
-            return context["return_url"] + ("&" if "?" in context["return_url"] else "?") + urlencode(
-                {"token": order_id, "PayerID": order["payer"]["payer_id"]}
+            return (
+                context["return_url"]
+                + ("&" if "?" in context["return_url"] else "?")
+                + urlencode({"token": order_id, "PayerID": order["payer"]["payer_id"]})
             )
 
     def cancel(self, order_id: str) -> str:
@@ -308,7 +310,9 @@ class FakePayPal:
         public = {key: value for key, value in order.items() if not key.startswith("_")}
         links = [{"href": f"{self.base_url}/v2/checkout/orders/{order['id']}", "rel": "self", "method": "GET"}]
         if order["status"] == "PAYER_ACTION_REQUIRED":
-            links.append({"href": f"{self.base_url}/checkoutnow?token={order['id']}", "rel": "payer-action", "method": "GET"})
+            links.append(
+                {"href": f"{self.base_url}/checkoutnow?token={order['id']}", "rel": "payer-action", "method": "GET"}
+            )
         public["links"] = links
         return json.loads(json.dumps(public))
 

@@ -24,11 +24,13 @@ postgresql_only = pytest.mark.skipif(
 
 @pytest.fixture
 def accounts():
+    # Purposes the cross-checks of payments/invariants.py leave alone (no payment, no split
+    # stands behind these entries): these tests are about the ledger's own mechanics.
     return {
         "clearing": account_get_or_create(
-            owner_type="provider", owner_key="sandbox", purpose="clearing", currency="CNY"
+            owner_type="provider", owner_key="sandbox", purpose="suspense", currency="CNY"
         ),
-        "vendor": account_get_or_create(owner_type="vendor", owner_key=12, purpose="pending", currency="CNY"),
+        "vendor": account_get_or_create(owner_type="vendor", owner_key=12, purpose="reserve", currency="CNY"),
         "commission": account_get_or_create(
             owner_type="platform", owner_key="", purpose="commission_pending", currency="CNY"
         ),
@@ -39,7 +41,7 @@ def capture(accounts, key="capture:vo:1", paid="100.00", commission="5.00", **kw
     paid, commission = Decimal(paid), Decimal(commission)
     return ledger_post(
         idempotency_key=key,
-        kind="capture",
+        kind="adjustment",
         postings=[
             (accounts["clearing"], paid),
             (accounts["vendor"], -(paid - commission)),
@@ -51,19 +53,19 @@ def capture(accounts, key="capture:vo:1", paid="100.00", commission="5.00", **kw
 
 
 def test_accounts_are_unique_and_readable(accounts):
-    again = account_get_or_create(owner_type="vendor", owner_key="12", purpose="pending", currency="CNY")
+    again = account_get_or_create(owner_type="vendor", owner_key="12", purpose="reserve", currency="CNY")
 
     assert again == accounts["vendor"]
-    assert accounts["vendor"].code == "vendor:12:pending"
+    assert accounts["vendor"].code == "vendor:12:reserve"
     assert accounts["commission"].code == "platform:commission_pending"
-    assert accounts["clearing"].code == "provider:sandbox:clearing"
+    assert accounts["clearing"].code == "provider:sandbox:suspense"
     assert LedgerAccount.objects.count() == 3
 
 
 def test_balanced_entry_posts_and_balances_read_right(accounts):
     entry = capture(accounts)
 
-    assert entry.kind == "capture"
+    assert entry.kind == "adjustment"
     assert entry.reference == {"vendor_order": 1}
     assert sorted(entry.postings.values_list("amount", flat=True)) == [
         Decimal("-95.00"),
@@ -92,23 +94,23 @@ def test_unbalanced_entry_is_refused_and_nothing_written(accounts):
     with pytest.raises(LedgerError, match="sum to zero"):
         ledger_post(
             idempotency_key="bad",
-            kind="capture",
+            kind="adjustment",
             postings=[(accounts["clearing"], Decimal("100.00")), (accounts["vendor"], Decimal("-99.99"))],
         )
     with pytest.raises(LedgerError, match="at least two"):
-        ledger_post(idempotency_key="bad", kind="capture", postings=[(accounts["clearing"], Decimal("0.00"))])
+        ledger_post(idempotency_key="bad", kind="adjustment", postings=[(accounts["clearing"], Decimal("0.00"))])
 
     assert JournalEntry.objects.count() == 0
     assert Posting.objects.count() == 0
 
 
 def test_posting_in_another_currency_is_refused(accounts):
-    usd = account_get_or_create(owner_type="vendor", owner_key=12, purpose="pending", currency="USD")
+    usd = account_get_or_create(owner_type="vendor", owner_key=12, purpose="reserve", currency="USD")
 
     with pytest.raises(LedgerError, match="sum to zero"):
         ledger_post(
             idempotency_key="fx",
-            kind="capture",
+            kind="adjustment",
             postings=[(accounts["clearing"], Decimal("10.00")), (usd, Decimal("-10.00"))],
         )
     assert JournalEntry.objects.count() == 0
@@ -118,21 +120,21 @@ def test_float_and_too_many_decimals_are_refused(accounts):
     with pytest.raises(TypeError, match="float"):
         ledger_post(
             idempotency_key="float",
-            kind="capture",
+            kind="adjustment",
             postings=[(accounts["clearing"], 10.0), (accounts["vendor"], Decimal("-10.00"))],
         )
     with pytest.raises(LedgerError, match="more decimals"):
         ledger_post(
             idempotency_key="fine",
-            kind="capture",
+            kind="adjustment",
             postings=[(accounts["clearing"], Decimal("10.005")), (accounts["vendor"], Decimal("-10.005"))],
         )
-    jpy_a = account_get_or_create(owner_type="provider", owner_key="sandbox", purpose="clearing", currency="JPY")
-    jpy_b = account_get_or_create(owner_type="vendor", owner_key=12, purpose="pending", currency="JPY")
+    jpy_a = account_get_or_create(owner_type="provider", owner_key="sandbox", purpose="suspense", currency="JPY")
+    jpy_b = account_get_or_create(owner_type="vendor", owner_key=12, purpose="reserve", currency="JPY")
     with pytest.raises(LedgerError, match="more decimals than JPY"):
         ledger_post(
             idempotency_key="yen",
-            kind="capture",
+            kind="adjustment",
             postings=[(jpy_a, Decimal("10.50")), (jpy_b, Decimal("-10.50"))],
         )
     assert JournalEntry.objects.count() == 0
@@ -142,7 +144,7 @@ def test_replay_with_the_same_postings_returns_the_same_entry(accounts):
     first = capture(accounts)
     reordered = ledger_post(
         idempotency_key="capture:vo:1",
-        kind="capture",
+        kind="adjustment",
         postings=[
             (accounts["commission"], Decimal("-5.00")),
             (accounts["clearing"], Decimal("100.00")),
@@ -166,7 +168,7 @@ def test_replay_with_other_amounts_or_accounts_is_a_conflict(accounts):
     with pytest.raises(IdempotencyConflict):
         ledger_post(
             idempotency_key="capture:vo:1",
-            kind="capture",
+            kind="adjustment",
             postings=[(accounts["clearing"], Decimal("100.00")), (accounts["vendor"], Decimal("-100.00"))],
         )
     assert JournalEntry.objects.count() == 1
@@ -233,11 +235,11 @@ def test_ledger_check_passes_on_a_clean_ledger(accounts):
 
 def test_ledger_check_names_broken_entries_and_fails(accounts):
     good = capture(accounts)
-    usd = account_get_or_create(owner_type="vendor", owner_key=12, purpose="pending", currency="USD")
+    usd = account_get_or_create(owner_type="vendor", owner_key=12, purpose="reserve", currency="USD")
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO payments_journalentry (idempotency_key, kind, memo, effective_at, created_at, reference) "
-            "VALUES ('broken:1', 'capture', '', %s, %s, %s) RETURNING id",
+            "VALUES ('broken:1', 'adjustment', '', %s, %s, %s) RETURNING id",
             [timezone.now(), timezone.now(), "{}"],
         )
         broken_id = cursor.fetchone()[0]
@@ -248,7 +250,7 @@ def test_ledger_check_names_broken_entries_and_fails(accounts):
         )
     out = StringIO()
 
-    with pytest.raises(CommandError, match="1 entry"):
+    with pytest.raises(CommandError, match="2 problem"):
         call_command("ledger_check", stdout=out)
 
     report = out.getvalue()

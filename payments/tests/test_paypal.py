@@ -60,8 +60,8 @@ def start(client: Client, order: Order) -> tuple[Payment, str]:
     """The buyer chooses PayPal and presses "Pay now": they are sent to PayPal's approval page."""
     response = client.post(f"/payments/start/{order.number}/", {"provider": "paypal"})
     assert response.status_code == 302, response.content[:300]
-    payment = Payment.objects.get(order=order, provider="paypal", status=Payment.Status.PENDING)
-    return payment, response["Location"]
+    paypal_order_id = parse_qs(urlsplit(response["Location"]).query)["token"][0]
+    return Payment.objects.get(order=order, provider_reference=paypal_order_id), response["Location"]
 
 
 def approve_and_return(client: Client, paypal: FakePayPal, payment: Payment):
@@ -84,9 +84,7 @@ def deliver(client: Client, body: bytes, headers: dict[str, str]):
 # --- Paying ------------------------------------------------------------------------------------
 
 
-def test_pay_now_creates_a_paypal_order_for_the_total_and_sends_the_buyer_to_approve_it(
-    buyer_client, paypal, order
-):
+def test_pay_now_creates_a_paypal_order_for_the_total_and_sends_the_buyer_to_approve_it(buyer_client, paypal, order):
     payment, redirect = start(buyer_client, order)
 
     paypal_order = paypal.orders[payment.provider_reference]
@@ -415,21 +413,36 @@ def test_refund_beyond_the_capture_is_refused_for_good(buyer_client, paypal, ord
     assert not paypal.refunds
 
 
-def test_refund_webhook_completes_our_pending_refund_call(
-    buyer_client, paypal, buyer, shop_a, django_capture_on_commit_callbacks
-):
-    """Paid twice (two tabs): the second capture is refunded through PayPal, whose refund stays
-    pending until PAYMENT.CAPTURE.REFUNDED names our call."""
-    order = order_for(buyer=buyer, vendors=[shop_a])
+def test_second_tab_returning_after_the_order_was_paid_is_not_captured(buyer_client, paypal, order):
     first, _url = start(buyer_client, order)
-    second, _url = start(buyer_client, order)
+    second, _url = start(buyer_client, order)  # two browser tabs, both approved at PayPal
+    paypal.approve(second.provider_reference)
     approve_and_return(buyer_client, paypal, first)
-    paypal.refund_outcome = "PENDING"
-    with django_capture_on_commit_callbacks(execute=True):
-        approve_and_return(buyer_client, paypal, second)
+
+    page = buyer_client.get(paypal.approve(second.provider_reference)).content.decode()
+
+    assert "Payment failed" in page and "can no longer be paid" in page
+    assert len(paypal.captures) == 1  # the buyer was charged once
     second.refresh_from_db()
-    assert second.needs_refund
-    call = ProviderCall.objects.get(payment=second, kind=ProviderCall.Kind.REFUND)
+    assert second.status == Payment.Status.FAILED and second.failure_reason == "Not captured: the order is paid."
+
+
+def test_refund_webhook_completes_our_pending_refund_call(
+    buyer_client, paypal, order, django_capture_on_commit_callbacks
+):
+    """A late capture is refunded through PayPal; PayPal holds the refund pending until
+    PAYMENT.CAPTURE.REFUNDED names our call (the refund's invoice_id is the call's external id)."""
+    paypal.capture_outcome = "PENDING"
+    paypal.refund_outcome = "PENDING"
+    payment, _url = start(buyer_client, order)
+    approve_and_return(buyer_client, paypal, payment)
+    [capture] = paypal.captures.values()
+    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    assert order_expire(order=order)
+    paypal.complete_capture(capture["id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(Client(), *paypal.webhook("PAYMENT.CAPTURE.COMPLETED", capture))
+    call = ProviderCall.objects.get(payment=payment, kind=ProviderCall.Kind.REFUND)
     assert call.status == ProviderCall.Status.SENT
     [pending] = paypal.refunds.values()
     assert pending["invoice_id"] == call.external_id
@@ -441,7 +454,7 @@ def test_refund_webhook_completes_our_pending_refund_call(
     call.refresh_from_db()
     assert call.status == ProviderCall.Status.SUCCEEDED and call.provider_reference == pending["id"]
     assert Refund.objects.get(call=call).status == Refund.Status.SUCCEEDED
-    assert WebhookEvent.objects.get(event_type="PAYMENT.CAPTURE.REFUNDED").payment_id == second.pk
+    assert WebhookEvent.objects.get(event_type="PAYMENT.CAPTURE.REFUNDED").payment_id == payment.pk
 
 
 # --- Token, reconciliation, configuration --------------------------------------------------------

@@ -115,7 +115,9 @@ def test_refunds_never_exceed_the_charge_less_earlier_refunds(provider, payment)
 
 
 def test_a_split_comes_out_of_the_frozen_unsplit_money(provider, payment):
-    first = provider.split(payment, external_id="SP-1", receivers=[vendor("shop-a", "100.00"), vendor("shop-b", "50.00")])
+    first = provider.split(
+        payment, external_id="SP-1", receivers=[vendor("shop-a", "100.00"), vendor("shop-b", "50.00")]
+    )
 
     too_much = provider.split(payment, external_id="SP-2", receivers=[vendor("shop-a", "70.01")])
     exactly_the_rest = provider.split(payment, external_id="SP-3", receivers=[vendor("shop-b", "70.00")])
@@ -229,7 +231,9 @@ def test_nothing_can_be_split_or_refunded_from_a_charge_that_was_not_paid(provid
 
 def test_payouts_succeed_at_once_unless_the_account_refuses(provider):
     paid = provider.payout(external_id="PO-1", receiver_account="shop-a", amount=D("99.50"), currency="CNY")
-    refused = provider.payout(external_id="PO-2", receiver_account="fail-closed-account", amount=D("5.00"), currency="CNY")
+    refused = provider.payout(
+        external_id="PO-2", receiver_account="fail-closed-account", amount=D("5.00"), currency="CNY"
+    )
     refused_again = provider.payout(
         external_id="PO-2", receiver_account="fail-closed-account", amount=D("5.00"), currency="CNY"
     )

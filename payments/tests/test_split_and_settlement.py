@@ -213,3 +213,17 @@ def test_two_settlement_runs_produce_the_ledger_of_one(buyer, shop_a, shop_b, te
     assert ledger_snapshot() == first
     assert Settlement.objects.count() == 6
     assert Refund.objects.count() == 0
+
+
+def test_ledger_check_holds_after_captures_refunds_settlements_and_payouts(buyer, shop_a, shop_b, tea, cups, capsys):
+    order, _payment = paid_order(buyer=buyer, items={shop_a: [(tea.variants.get(), 3)], shop_b: [(cups.variants.get(), 1)]})
+    tea_order = order.vendor_orders.get(vendor=shop_a)
+    line = OrderLine.objects.get(vendor_order=tea_order)
+    refund_create(vendor_order=tea_order, actor=buyer, reason="one", lines=[(line, D("33.33"))])
+    for vendor_order in order.vendor_orders.all():
+        complete(vendor_order, delivered_days_ago=8)
+    settle_due()
+    refund_create(vendor_order=tea_order, actor=None, reason="late", lines=[(line, D("33.33"))])
+    payout_request(owner_type="vendor", owner_key=shop_b.pk, currency="CNY", actor=None)
+    call_command("ledger_check")
+    assert capsys.readouterr().out.startswith("OK:")
