@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.env import env_bool, env_decimal, env_int, env_list, env_str
@@ -131,7 +132,10 @@ CELERY_BEAT_SCHEDULE = {
     "orders-sweep": {"task": "orders.tasks.orders_sweep", "schedule": timedelta(minutes=1)},
     "settlement": {"task": "payments.tasks.settlement_run", "schedule": timedelta(hours=1)},
     "provider-calls": {"task": "payments.tasks.provider_calls_sweep", "schedule": timedelta(minutes=1)},
+    "frozen-money-watch": {"task": "payments.tasks.frozen_money_watch", "schedule": timedelta(hours=24)},
     "bank-transfers-expire": {"task": "payments.tasks.bank_transfers_expire", "schedule": timedelta(minutes=15)},
+    # Yesterday's statements, once the providers have listed the whole day (PayPal: up to 3 h late).
+    "reconciliation": {"task": "payments.tasks.reconciliation_daily", "schedule": crontab(hour=4, minute=0)},
 }
 
 # --- Auth -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from payments.services.payouts import PayoutRefused, payout_request
 from vendors.dashboard import dashboard_view
 
 PAGE_SIZE = 20
+RECENT_SETTLEMENTS = 10
 
 
 class StatementPeriodForm(forms.Form):
@@ -60,7 +61,7 @@ class PayoutRequestForm(forms.Form):
 @dashboard_view("earnings")
 def earnings(request: HttpRequest) -> HttpResponse:
     balances = selectors.vendor_balances(vendor=request.vendor)
-    settlements = list(selectors.vendor_settlement_list(vendor=request.vendor)[: selectors.RECENT_SETTLEMENTS])
+    settlements = list(selectors.vendor_settlement_list(vendor=request.vendor)[:RECENT_SETTLEMENTS])
     return render(
         request,
         "payments/dashboard/earnings.html",

@@ -2,12 +2,12 @@
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
@@ -19,7 +19,17 @@ from marketplace.money import format_money, quantize
 from orders.dashboard_selectors import vendor_order_get_for_vendor
 from orders.models import Order, OrderLine, ReturnRequest, VendorOrder
 from payments import ledger
-from payments.models import BankTransferInstruction, LineSplit, Payment, Payout, Posting, RefundLine, Settlement
+from payments.models import (
+    BankTransferInstruction,
+    LedgerAccount,
+    LineSplit,
+    Payment,
+    Payout,
+    Posting,
+    ReconciliationRun,
+    RefundLine,
+    Settlement,
+)
 from vendors.models import Vendor
 
 ZERO = Decimal(0)
@@ -494,3 +504,100 @@ def statement_csv(*, statement: Statement) -> bytes:
             ]
         )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+# --- The platform's money overview (admin) ----------------------------------------------------
+
+
+@dataclass
+class CurrencyMoney:
+    """The ledger's picture of one currency, each amount as "owed to" or "held by" its party
+    (positive), whatever the account's sign convention."""
+
+    currency: str
+    commission_pending: Decimal = ZERO  # platform commission still inside return windows
+    commission: Decimal = ZERO  # settled commission income
+    promotions: Decimal = ZERO  # discounts the platform funded
+    vendors: dict[str, Decimal] = field(default_factory=dict)  # purpose -> owed to shops (net)
+    referrers: dict[str, Decimal] = field(default_factory=dict)  # purpose -> owed to referrers (net)
+    vendors_debt: Decimal = ZERO  # what shops owe back after claw-backs (negative available balances)
+    referrers_debt: Decimal = ZERO
+    clearing: dict[str, Decimal] = field(default_factory=dict)  # provider -> money it holds for us
+    fees: dict[str, Decimal] = field(default_factory=dict)  # provider -> its fees on captures
+    buyer_refunds: Decimal = ZERO  # refunds approved, not yet confirmed by the provider
+    tax: Decimal = ZERO  # cross-border tax held for customs
+
+
+@dataclass(frozen=True)
+class MoneyOverview:
+    currencies: list[CurrencyMoney]
+    runs: list[ReconciliationRun]  # the latest reconciliation run per provider
+
+
+def money_overview() -> MoneyOverview:
+    """Every number of the admin's money overview from the ledger, in three aggregate queries
+    whatever the number of shops, referrers and buyers."""
+    by_currency: dict[str, CurrencyMoney] = {}
+
+    def of(currency: str) -> CurrencyMoney:
+        if currency not in by_currency:
+            zero = quantize(ZERO, currency)
+            purposes = {ledger.PENDING: zero, ledger.AVAILABLE: zero, ledger.PAYOUT: zero}
+            by_currency[currency] = CurrencyMoney(currency=currency, vendors=dict(purposes), referrers=dict(purposes))
+        return by_currency[currency]
+
+    # Provider accounts are kept apart per provider; every other owner type is summed over owners.
+    rows = (
+        Posting.objects.annotate(
+            provider=Case(
+                When(account__owner_type=LedgerAccount.OwnerType.PROVIDER, then=F("account__owner_key")),
+                default=Value(""),
+            )
+        )
+        .values_list("account__owner_type", "account__purpose", "currency", "provider")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    for owner_type, purpose, currency, provider, total in rows:
+        money, owed = of(currency), quantize(-total, currency)  # credit-normal: owed to the owner
+        if owner_type == ledger.PLATFORM and purpose == ledger.COMMISSION_PENDING:
+            money.commission_pending += owed
+        elif owner_type == ledger.PLATFORM and purpose == ledger.COMMISSION:
+            money.commission += owed
+        elif owner_type == ledger.PLATFORM and purpose == ledger.PROMOTIONS:
+            money.promotions -= owed  # debit-normal: what the platform paid in
+        elif owner_type == ledger.VENDOR:
+            money.vendors[purpose] = money.vendors.get(purpose, ZERO) + owed
+        elif owner_type == ledger.REFERRER:
+            money.referrers[purpose] = money.referrers.get(purpose, ZERO) + owed
+        elif owner_type == ledger.PROVIDER and purpose == ledger.CLEARING:
+            money.clearing[provider] = money.clearing.get(provider, ZERO) - owed  # debit-normal
+        elif owner_type == ledger.PROVIDER and purpose == ledger.FEES:
+            money.fees[provider] = money.fees.get(provider, ZERO) + owed
+        elif owner_type == ledger.BUYER:
+            money.buyer_refunds += owed
+        elif owner_type == ledger.TAX:
+            money.tax += owed
+
+    # Negative available balances (a claw-back after settlement) are debts, netted above; shown apart.
+    in_debt = (
+        LedgerAccount.objects.filter(owner_type__in=[ledger.VENDOR, ledger.REFERRER], purpose=ledger.AVAILABLE)
+        .annotate(balance=Sum("postings__amount"))
+        .filter(balance__gt=0)
+        .values("pk")
+    )
+    debts = (
+        Posting.objects.filter(account_id__in=in_debt)
+        .values_list("account__owner_type", "currency")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    for owner_type, currency, total in debts:
+        if owner_type == ledger.VENDOR:
+            of(currency).vendors_debt += total
+        else:
+            of(currency).referrers_debt += total
+
+    latest_day = ReconciliationRun.objects.filter(provider=OuterRef("provider")).order_by("-day").values("day")[:1]
+    runs = list(ReconciliationRun.objects.filter(day=Subquery(latest_day)).order_by("provider"))
+    return MoneyOverview(currencies=[by_currency[code] for code in sorted(by_currency)], runs=runs)

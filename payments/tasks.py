@@ -58,3 +58,27 @@ def bank_transfers_expire() -> int:
     from payments.services.bank_transfer import bank_transfers_expire as expire
 
     return expire(now=timezone.now())
+
+
+@shared_task(acks_late=True)
+def frozen_money_watch() -> dict:
+    """Beat job (daily): split what a provider holds frozen before its own deadline."""
+    from payments.services.settlement import frozen_money_watch as watch
+
+    return watch()
+
+
+@shared_task(bind=True, acks_late=True, max_retries=6)
+def reconciliation_daily(self) -> int:
+    """Beat job: reconciles yesterday for every enabled provider (idempotent per provider and
+    day); a provider that cannot be reached is tried again later, the others are kept."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from payments.services.reconciliation import reconcile_enabled_providers
+
+    result = reconcile_enabled_providers(day=timezone.localdate() - timedelta(days=1))
+    if result.unavailable and not self.request.is_eager:
+        raise self.retry(countdown=min(60 * 2**self.request.retries, MAX_BACKOFF_SECONDS))
+    return sum(run.mismatch_count for run in result.runs)

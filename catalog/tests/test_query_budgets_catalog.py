@@ -11,13 +11,14 @@ pytestmark = pytest.mark.django_db
 
 # Listings: categories, page rows and the facet counts (one grouped count, one count of
 # attribute values, the shops' and the values' labels; cached outside tests, see test_cache);
-# the shop page also reads the shop and the categories it uses. The API list: counts and rows.
+# the shop page also reads the shop, the categories it uses and its claimable coupons. The API
+# list: counts and rows.
 # A search reads its page in two steps (ranked ids, then rows): one query more. Product: product (with shop and category), variants, their attribute values, images.
 BUDGETS = {
     "market": 6,
     "category": 6,
     "search": 7,
-    "shop": 8,
+    "shop": 9,
     "home": 3,
     "product": 4,
     "api_list": 6,

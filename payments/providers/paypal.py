@@ -213,7 +213,7 @@ class PayPalProvider(PaymentProvider):
             body = _json(getattr(exc.response, "text", ""))
             if status == 401:
                 cache.delete(self.token_cache_key)  # revoked or expired early: fetch a new one next time
-            if status >= 500 or status in (401, 403, 408, 429):
+            if status >= 500 or status in (401, 408, 429):
                 logger.warning("PayPal %s failed with HTTP %s: %s", what, status, body.get("name", ""))
                 raise ProviderUnavailable(f"PayPal {what}: HTTP {status}") from exc
             raise PayPalRefusal(status, body) from exc

@@ -427,7 +427,7 @@ def bank_transfers_expire(*, now: datetime) -> int:
                 obj=instruction,
                 data={"payment": payment.reference, "received": str(instruction.amount_received)},
             )
-            if False:
+            if instruction.amount_received > 0:
                 _refund_owed(
                     payment=payment,
                     amount=instruction.amount_received,

@@ -130,6 +130,13 @@ def _dispatch(*, provider, call: ProviderCall) -> ProviderResult:
             receiver=refunds.return_receiver(call=call),
         )
     if call.kind == ProviderCall.Kind.SPLIT_FINISH:
+        unfinished = ProviderCall.objects.filter(
+            payment=call.payment,
+            kind__in=[ProviderCall.Kind.SPLIT, ProviderCall.Kind.SPLIT_RETURN],
+            status__in=[ProviderCall.Status.WAITING, *OPEN],
+        )
+        if unfinished.exists():
+            raise ProviderUnavailable("waiting for the payment's split calls to finish first")
         return provider.split_finish(call.payment, external_id=call.external_id)
     if call.kind == ProviderCall.Kind.REFUND:
         return provider.refund(
@@ -202,6 +209,13 @@ def call_outcome(
             payouts.payout_outcome(call=call, succeeded=succeeded, detail=detail)
         elif call.kind == ProviderCall.Kind.REFUND:
             refunds.refund_outcome(call=call, succeeded=succeeded, detail=detail)
+        if succeeded and call.kind == ProviderCall.Kind.SPLIT and call.payload.get("finish"):
+            call_enqueue(
+                provider=call.provider,
+                kind=ProviderCall.Kind.SPLIT_FINISH,
+                external_id=f"finish-{call.payment.reference}",
+                payment=call.payment,
+            )
         if succeeded:
             released = list(call.followers.filter(status=ProviderCall.Status.WAITING).values_list("pk", flat=True))
             if released:

@@ -64,15 +64,24 @@ def _pg() -> bool:
     return connection.vendor == "postgresql"
 
 
-def settle_due(*, now: datetime | None = None, until: datetime | None = None, batch_size: int | None = None) -> SettleResult:
-    """Settles every shop order due at `until` (default: now; never later than now)."""
+def settle_due(
+    *,
+    now: datetime | None = None,
+    until: datetime | None = None,
+    batch_size: int | None = None,
+    only_ids: list[int] | None = None,
+) -> SettleResult:
+    """Settles every shop order due at `until` (default: now; never later than now).
+
+    `only_ids`: settle these completed shop orders now even inside their return window (the
+    frozen-money watch does it before a provider's deadline); every other condition holds."""
     now = now or timezone.now()
     until = min(until or now, now)
-    cutoff = until - timedelta(days=settings.RETURN_WINDOW_DAYS)
+    cutoff = now if only_ids else until - timedelta(days=settings.RETURN_WINDOW_DAYS)
     batch_size = batch_size or settings.SETTLEMENT_BATCH_SIZE
     settled = batches = 0
     while True:
-        count = _settle_batch(cutoff=cutoff, now=now, batch_size=batch_size)
+        count = _settle_batch(cutoff=cutoff, now=now, batch_size=batch_size, only_ids=only_ids)
         if count is None:
             break
         settled += count
@@ -85,8 +94,9 @@ def settle_due(*, now: datetime | None = None, until: datetime | None = None, ba
     return SettleResult(settled=settled, batches=batches, cutoff=cutoff)
 
 
-def _due_ids(*, cutoff: datetime, batch_size: int) -> list[int]:
+def _due_ids(*, cutoff: datetime, batch_size: int, only_ids: list[int] | None = None) -> list[int]:
     open_statuses = list(ReturnRequest.OPEN_STATUSES)
+    only, only_params = _ids_clause(only_ids) if only_ids else ("IS NOT NULL", [])
     sql = f"""
         SELECT vo.id FROM {_t(VendorOrder)} vo
         WHERE vo.status = %s
@@ -95,12 +105,13 @@ def _due_ids(*, cutoff: datetime, batch_size: int) -> list[int]:
           AND NOT EXISTS (SELECT 1 FROM {_t(ReturnRequest)} r
                           WHERE r.vendor_order_id = vo.id AND r.status IN ({", ".join(["%s"] * len(open_statuses))}))
           AND EXISTS (SELECT 1 FROM {_t(LineSplit)} ls WHERE ls.vendor_order_id = vo.id)
+          AND vo.id {only}
         ORDER BY vo.id LIMIT %s
     """
     if _pg():
         sql += " FOR UPDATE OF vo SKIP LOCKED"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [VendorOrder.Status.COMPLETED, cutoff, *open_statuses, batch_size])
+        cursor.execute(sql, [VendorOrder.Status.COMPLETED, cutoff, *open_statuses, *only_params, batch_size])
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -110,13 +121,13 @@ def _ids_clause(ids: list[int]) -> tuple[str, list]:
     return f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
-def _settle_batch(*, cutoff: datetime, now: datetime, batch_size: int) -> int | None:
+def _settle_batch(*, cutoff: datetime, now: datetime, batch_size: int, only_ids: list[int] | None) -> int | None:
     """One batch in one transaction; None when nothing is due any more."""
     with transaction.atomic():
         with connection.cursor() as cursor:
             if _pg():
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SETTLEMENT_LOCK])
-            ids = _due_ids(cutoff=cutoff, batch_size=batch_size)
+            ids = _due_ids(cutoff=cutoff, batch_size=batch_size, only_ids=only_ids)
             if not ids:
                 return None
             _write_batch(cursor=cursor, ids=ids, now=now)
@@ -131,6 +142,7 @@ def _settle_batch(*, cutoff: datetime, now: datetime, batch_size: int) -> int | 
 
 def _write_batch(*, cursor, ids: list[int], now: datetime) -> None:
     greatest, least = ("GREATEST", "LEAST") if _pg() else ("MAX", "MIN")
+    json_text = "CAST(%s AS jsonb)" if _pg() else "%s"
     key = "VARCHAR(64)"
     in_ids, id_params = _ids_clause(ids)
     cursor.execute("DROP TABLE IF EXISTS settle_amounts")
@@ -146,11 +158,12 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> None:
     cursor.execute(
         f"""
         CREATE TEMP TABLE settle_amounts AS
-        SELECT ls.vendor_order_id AS vo_id, ls.vendor_id, ls.payment_id, ls.currency,
+        SELECT ls.vendor_order_id AS vo_id, MIN(vo.order_id) AS order_id, ls.vendor_id, ls.payment_id, ls.currency,
                SUM(ls.vendor_amount - COALESCE(r.vendor_amount, 0)) AS vendor_amount,
                SUM(ls.commission - COALESCE(r.commission, 0)) AS commission,
                SUM(ls.referral - COALESCE(r.referral, 0)) AS referral
         FROM {_t(LineSplit)} ls LEFT JOIN ({refunded}) r ON r.split_id = ls.id
+        JOIN {_t(VendorOrder)} vo ON vo.id = ls.vendor_order_id
         WHERE ls.vendor_order_id {in_ids}
         GROUP BY ls.vendor_order_id, ls.vendor_id, ls.payment_id, ls.currency
         """,
@@ -235,16 +248,32 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> None:
         ORDER BY e.id, x.owner_type DESC, x.purpose
         """
     )
+    # The split of the payment's last shop order to settle carries {"finish": true}: once it is
+    # done, the provider is told to finish splitting and unfreeze the rest (WeChat's 完结分账),
+    # which split-capable providers require (calls.call_outcome queues that call).
     cursor.execute(
         f"""
         INSERT INTO {_t(ProviderCall)} (provider, kind, external_id, payment_id, status, payload, response,
                                         provider_reference, attempts, last_error, created_at)
-        SELECT p.provider, %s, 'split-' || s.vo_id, s.payment_id, %s, %s, %s, '', 0, '', %s
+        SELECT p.provider, %s, 'split-' || s.vo_id, s.payment_id, %s,
+               CASE WHEN EXISTS (
+                   SELECT 1 FROM {_t(VendorOrder)} vo2
+                   WHERE vo2.order_id = s.order_id AND vo2.id > s.vo_id AND vo2.status <> %s
+                     AND NOT EXISTS (SELECT 1 FROM {_t(Settlement)} s2 WHERE s2.vendor_order_id = vo2.id)
+               ) OR EXISTS (
+                   SELECT 1 FROM {_t(VendorOrder)} vo3
+                   WHERE vo3.order_id = s.order_id AND vo3.id < s.vo_id AND vo3.status <> %s
+                     AND NOT EXISTS (SELECT 1 FROM {_t(Settlement)} s3 WHERE s3.vendor_order_id = vo3.id)
+                     AND NOT EXISTS (SELECT 1 FROM settle_amounts s4 WHERE s4.vo_id = vo3.id)
+               ) THEN {json_text} ELSE {json_text} END,
+               %s, '', 0, '', %s
         FROM settle_amounts s JOIN {_t(Payment)} p ON p.id = s.payment_id
         WHERE {moving.replace("vendor_amount", "s.vendor_amount").replace("commission", "s.commission").replace("referral", "s.referral")}
+        ORDER BY s.vo_id
         ON CONFLICT (external_id) DO NOTHING
         """,
-        [ProviderCall.Kind.SPLIT, ProviderCall.Status.PENDING, "{}", "{}", now],
+        [ProviderCall.Kind.SPLIT, ProviderCall.Status.PENDING, VendorOrder.Status.CANCELLED, VendorOrder.Status.CANCELLED,
+         "{}", '{"finish": true}', "{}", now],
     )
     # The debt is netted against the batch's shares in shop-order order.
     cursor.execute(
@@ -296,3 +325,40 @@ def split_receivers(*, call: ProviderCall) -> list[Receiver]:
             raise ReceiverMissing(f"{owner_type} {owner_key or 'platform'} has no receiver account at {provider}")
         receivers.append(Receiver(account=account.account, kind=owner_type, amount=amount, description=currency))
     return receivers
+
+
+def frozen_money_watch(*, now: datetime | None = None) -> dict[str, int]:
+    """Invariant 22: money a provider holds frozen is split before the provider's own deadline
+    (Payment.freeze_deadline, e.g. 180 days for WeChat Pay), with settings.FREEZE_SAFETY_DAYS to
+    spare. Completed shop orders of such payments are settled now even inside their return
+    window (a later return is then a claw-back); shop orders that cannot be settled yet (not
+    completed, or an open return) are reported to the platform's admins, once per payment and day."""
+    from marketplace.models import User
+    from marketplace.services import notification_send
+
+    now = now or timezone.now()
+    horizon = now + timedelta(days=settings.FREEZE_SAFETY_DAYS)
+    payments = Payment.objects.filter(
+        status=Payment.Status.CAPTURED, needs_refund=False, freeze_deadline__isnull=False, freeze_deadline__lte=horizon
+    )
+    unsettled = VendorOrder.objects.filter(
+        order__payments__in=payments, settlement__isnull=True
+    ).exclude(status=VendorOrder.Status.CANCELLED).distinct()
+    completed = list(unsettled.filter(status=VendorOrder.Status.COMPLETED).values_list("pk", flat=True))
+    settled = settle_due(now=now, only_ids=completed).settled if completed else 0
+    stuck = list(
+        unsettled.exclude(pk__in=Settlement.objects.values("vendor_order_id")).values_list("number", "order__payments__reference", "order__payments__freeze_deadline")
+    )
+    if stuck:
+        admins = User.objects.filter(is_staff=True, is_active=True)
+        lines = "\n".join(f"{number}: payment {reference}, released by the provider on {deadline:%Y-%m-%d}" for number, reference, deadline in stuck)
+        for admin in admins:
+            notification_send(
+                user=admin,
+                kind="payments.frozen_money",
+                title=f"{len(stuck)} shop order(s) hold money the provider will release soon",
+                body=lines,
+                email=True,
+            )
+        logger.error("frozen money near the provider's deadline for shop orders: %s", lines)
+    return {"settled": settled, "stuck": len(stuck)}

@@ -28,6 +28,7 @@ from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
+from marketplace.errors import InvalidTransition
 from marketplace.models import AuditEvent
 from orders.models import Order, OrderEvent
 from orders.services.checkout import order_cancel_by_buyer, orders_expire_due
@@ -43,7 +44,7 @@ from payments.models import (
 )
 from payments.providers import bank_transfer as bank_provider
 from payments.providers.bank_transfer import check_bank_transfer_settings
-from payments.services.bank_transfer import bank_transfers_expire
+from payments.services.bank_transfer import bank_line_match, bank_transfers_expire
 
 pytestmark = pytest.mark.django_db
 
@@ -476,6 +477,20 @@ def test_admin_matches_an_unmatched_credit_by_hand(bank, admin_user, admin_clien
     assert again.status_code == 200
     payment.refresh_from_db()
     assert payment.amount_received == Decimal("15010.00")
+
+
+def test_a_credit_already_matched_cannot_be_matched_again(bank, admin_user, buyer_client, buyer, shop_b, started):
+    payment, instruction = started
+    bank.pays(memo=instruction.reference_code, amount="5000.00")
+    line = BankStatementLine.objects.get()
+    _other_payment, other = start_bank_transfer(buyer_client, order_for(buyer=buyer, vendors=[shop_b]))
+
+    with pytest.raises(InvalidTransition):
+        bank_line_match(line=line, instruction=other, actor=admin_user)
+
+    other.refresh_from_db()
+    instruction.refresh_from_db()
+    assert (other.amount_received, instruction.amount_received) == (0, Decimal("5000.00"))
 
 
 def test_admin_match_refuses_a_mistyped_reference(bank, admin_client_, started):

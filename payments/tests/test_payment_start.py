@@ -10,8 +10,6 @@ from rest_framework.test import APIClient
 from orders.models import Order
 from orders.tests.fulfilment_factories import order_for
 from payments.models import Payment, SandboxCharge
-from payments.providers import get_provider
-from payments.providers.base import PaymentProvider
 from payments.tests.helpers import start_payment
 
 pytestmark = pytest.mark.django_db
@@ -116,16 +114,3 @@ def test_api_refuses_other_buyers_orders_and_expired_orders(buyer, other_buyer, 
     )
     assert not Payment.objects.exists()
 
-
-def test_sandbox_does_not_split_refund_or_pay_out_yet():
-    provider = get_provider("sandbox")
-
-    assert isinstance(provider, PaymentProvider)
-    assert not provider.capabilities.can_split and not provider.capabilities.can_refund
-    for call in (
-        lambda: provider.refund(None, amount=1, reason="", reference="r"),
-        lambda: provider.split(None, instructions=[]),
-        lambda: provider.payout(recipient="x", amount=1, currency="CNY", reference="r"),
-    ):
-        with pytest.raises(NotImplementedError, match="split-payments"):
-            call()

@@ -43,9 +43,9 @@ def test_admin_lists_filters_and_searches_payments(admin_user, captured):
 
 
 def test_unknown_provider_setting_is_refused_at_start_up(settings):
-    settings.PAYMENT_PROVIDERS = ["sandbox", "paypal"]
+    settings.PAYMENT_PROVIDERS = ["sandbox", "alipay"]
 
     errors = [message for message in check_payment_settings(None) if message.level >= checks.ERROR]
 
     assert [error.id for error in errors] == ["payments.E002"]
-    assert "paypal" in errors[0].msg
+    assert "alipay" in errors[0].msg

@@ -227,3 +227,22 @@ def test_ledger_check_holds_after_captures_refunds_settlements_and_payouts(buyer
     payout_request(owner_type="vendor", owner_key=shop_b.pk, currency="CNY", actor=None)
     call_command("ledger_check")
     assert capsys.readouterr().out.startswith("OK:")
+
+
+def test_money_frozen_near_the_provider_deadline_is_settled_early_and_stuck_orders_reported(
+    buyer, shop_a, shop_b, tea, cups, admin_user
+):
+    from marketplace.models import Notification
+    from payments.models import Payment
+    from payments.services.settlement import frozen_money_watch
+
+    order, payment = paid_order(buyer=buyer, items={shop_a: [(tea.variants.get(), 1)], shop_b: [(cups.variants.get(), 1)]})
+    assert payment.freeze_deadline is not None  # the sandbox freezes like WeChat Pay
+    complete(order.vendor_orders.get(vendor=shop_a))  # delivered today: window still open
+    assert frozen_money_watch() == {"settled": 0, "stuck": 0}  # the deadline is months away
+
+    Payment.objects.filter(pk=payment.pk).update(freeze_deadline=timezone.now() + timedelta(days=3))
+    result = frozen_money_watch()
+    assert result == {"settled": 1, "stuck": 1}
+    assert Settlement.objects.filter(vendor_order__vendor=shop_a).exists()
+    assert Notification.objects.filter(user=admin_user, kind="payments.frozen_money").exists()

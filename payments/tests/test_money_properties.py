@@ -1,0 +1,519 @@
+"""Property tests of the money (PAYMENTS.md section 5): every invariant holds after every step.
+
+Hypothesis draws a world (provider fee rate 0–2% borne by the shop or by the platform;
+commission rules for the platform, categories and shops at 0–30%, with expired and future
+decoys) and then random steps against it:
+- pay a new random order through the sandbox: CNY or JPY, 1–3 shops, 1–4 lines each (unit
+  price, quantity 1–5), shipping 0–30, shop and platform discounts per line, a referrer (or
+  none, or the buyer themself) with a referral rate 0–30% (above the platform maximum too);
+- refund random quantities or amounts of random lines and shipping (and ask for more than is
+  left: refused, nothing written);
+- complete a shop order delivered 8 days ago (due) or 2 days ago (not due);
+- settle (in small batches, sometimes twice), send the due provider calls, request payouts
+  (refused when nothing is available), replay the sandbox's notification of a payment.
+After every step `ledger_problems()` is empty and the explicit checks of `_explicit_checks`
+hold; each capture is also checked line by line against the rules written in split.py.
+
+Each example runs inside a savepoint rolled back at its end, so each starts from a clean
+ledger. Deterministic in CI (derandomize); `MONEY_PROPERTIES_EXPLORE=<n>` runs n random
+examples instead, to hunt for new counter-examples locally.
+"""
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.test import Client, override_settings
+from django.utils import timezone
+from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+
+from catalog.tests.factories import make_category, make_product
+from marketplace.money import exponent, quantize, round_half_up
+from marketplace.tests.factories import UserFactory
+from orders.models import OrderLine, VendorOrder
+from payments import ledger
+from payments.invariants import ledger_problems
+from payments.models import (
+    CommissionRule,
+    JournalEntry,
+    LedgerAccount,
+    LineSplit,
+    Payment,
+    Payout,
+    Posting,
+    ProviderCall,
+    Refund,
+    RefundLine,
+    SandboxCharge,
+    Settlement,
+    WebhookEvent,
+)
+from payments.services.calls import calls_send_due
+from payments.services.payouts import PayoutRefused, available_money, payout_request
+from payments.services.refunds import RefundRefused, line_refund_amount, refund_create
+from payments.services.settlement import settle_due
+from payments.tests.helpers import body_for, deliver
+from payments.tests.money_helpers import complete, ledger_snapshot, pay
+from payments.tests.order_builders import LineSpec, ShopSpec, discounted_order
+from vendors.tests.factories import VendorFactory
+
+D = Decimal
+ZERO = D(0)
+CURRENCIES = ["CNY", "JPY"]
+PARTS = ("platform_discount", "commission", "referral", "fee", "tax", "vendor_amount")
+CATEGORIES = ("root", "child", "other")  # child is under root; other is a second root
+DUE, NOT_DUE = 8, 2  # days since delivery; the return window is settings.RETURN_WINDOW_DAYS (7)
+
+_EXPLORE = int(os.environ.get("MONEY_PROPERTIES_EXPLORE", "0"))
+MONEY_SETTINGS = settings(
+    max_examples=_EXPLORE or 12,
+    stateful_step_count=14,
+    derandomize=not _EXPLORE,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def unit(currency: str) -> Decimal:
+    return D(1).scaleb(-exponent(currency))
+
+
+def minor(units: int, currency: str) -> Decimal:
+    """An amount from a count of minor units (fen, yen)."""
+    return quantize(D(units).scaleb(-exponent(currency)), currency)
+
+
+def to_units(amount: Decimal, currency: str) -> int:
+    return int(amount.scaleb(exponent(currency)))
+
+
+def rates(max_basis_points: int) -> st.SearchStrategy[Decimal]:
+    """Rates with 4 decimals, 0 to max/10000."""
+    return st.integers(0, max_basis_points).map(lambda n: D(n).scaleb(-4).quantize(D("0.0001")))
+
+
+@dataclass
+class Cast:
+    """Who and what every example uses (written once per test, outside the examples' savepoints)."""
+
+    buyer: object
+    referrers: list
+    shops: list
+    variants: dict  # (shop index, category key) -> ProductVariant
+    categories: dict  # category key -> Category
+
+
+def _cast() -> Cast:
+    root = make_category("Tea ware")
+    categories = {"root": root, "child": make_category("Teapots", parent=root), "other": make_category("Snacks")}
+    shops = [VendorFactory(name=f"Shop {index}", slug=f"prop-shop-{index}") for index in range(3)]
+    variants = {
+        (index, key): make_product(vendor=shop, category=categories[key], title=f"{key} {index}").variants.get()
+        for index, shop in enumerate(shops)
+        for key in CATEGORIES
+    }
+    return Cast(
+        buyer=UserFactory(email="prop.buyer@example.com"),
+        referrers=[UserFactory(email="prop.referrer1@example.com"), UserFactory(email="prop.referrer2@example.com")],
+        shops=shops,
+        variants=variants,
+        categories=categories,
+    )
+
+
+class MoneyMachine(RuleBasedStateMachine):
+    def __init__(self, cast: Cast):
+        super().__init__()
+        self.cast = cast
+        self._atomic = transaction.atomic()
+        self._atomic.__enter__()
+        self._settings = None
+        self.payments: list[Payment] = []
+        self.refunded: dict[int, Decimal] = defaultdict(Decimal)  # split id -> refunded so far
+        self.refunded_quantity: dict[int, int] = defaultdict(int)
+        self.delivered_days_ago: dict[int, int] = {}  # completed shop order id -> days
+        self.settled: set[int] = set()
+        self.shop_rates: list[Decimal | None] = []
+        self.category_rates: dict[str, Decimal | None] = {}
+        self.platform_rate: Decimal | None = None
+
+    def teardown(self):
+        if self._settings is not None:
+            self._settings.disable()
+        transaction.set_rollback(True)
+        self._atomic.__exit__(None, None, None)
+
+    # --- the world ------------------------------------------------------------------------
+
+    @initialize(
+        fee_rate=rates(200),
+        fee_borne_by=st.sampled_from(["vendor", "platform"]),
+        platform_rate=st.none() | rates(3000),
+        category_rates=st.fixed_dictionaries({key: st.none() | rates(3000) for key in CATEGORIES}),
+        shop_rates=st.lists(st.none() | rates(3000), min_size=3, max_size=3),
+        decoys=st.booleans(),
+    )
+    def a_world_of_rules(self, fee_rate, fee_borne_by, platform_rate, category_rates, shop_rates, decoys):
+        self._settings = override_settings(SANDBOX_FEE_RATE=fee_rate, PROVIDER_FEE_BORNE_BY=fee_borne_by)
+        self._settings.enable()
+        now = timezone.now()
+        since = now - timedelta(days=1)
+        self.platform_rate, self.category_rates, self.shop_rates = platform_rate, category_rates, shop_rates
+        if platform_rate is not None:
+            CommissionRule.objects.create(scope="platform", rate=platform_rate, valid_from=since)
+        for key, rate in category_rates.items():
+            if rate is not None:
+                CommissionRule.objects.create(
+                    scope="category", category=self.cast.categories[key], rate=rate, valid_from=since
+                )
+        for shop, rate in zip(self.cast.shops, shop_rates, strict=True):
+            if rate is not None:
+                CommissionRule.objects.create(scope="shop", vendor=shop, rate=rate, valid_from=since)
+        if decoys:  # rules that are not in force when the orders are paid must never apply
+            for shop in self.cast.shops:
+                CommissionRule.objects.create(
+                    scope="shop", vendor=shop, rate=D("0.9000"), valid_from=now - timedelta(days=30),
+                    valid_until=now - timedelta(days=2),
+                )  # fmt: skip
+            CommissionRule.objects.create(scope="platform", rate=D("0.8000"), valid_from=now + timedelta(days=1))
+
+    def expected_rate(self, shop_index: int, category_key: str) -> Decimal:
+        """The most specific rule in force: the shop's, else the nearest category's, else the platform's."""
+        if self.shop_rates[shop_index] is not None:
+            return self.shop_rates[shop_index]
+        for key in {"root": ["root"], "child": ["child", "root"], "other": ["other"]}[category_key]:
+            if self.category_rates[key] is not None:
+                return self.category_rates[key]
+        return self.platform_rate if self.platform_rate is not None else django_settings.COMMISSION_DEFAULT_RATE
+
+    # --- steps ----------------------------------------------------------------------------
+
+    @rule(data=st.data())
+    def pay_a_new_order(self, data):
+        currency = data.draw(st.sampled_from(CURRENCIES), label="currency")
+        shop_indexes = data.draw(st.lists(st.integers(0, 2), min_size=1, max_size=3, unique=True), label="shops")
+        carts = [(index, self._draw_cart(data, index, currency)) for index in shop_indexes]
+        specs = [spec for _index, (spec, _keys) in carts]
+        if all(
+            spec.shipping == 0 and all(line.line_total(currency) == line.shop_discount + line.platform_discount for line in spec.lines)
+            for spec in specs
+        ):
+            # A zero order is never sent to a provider: the first shop charges one minor unit of shipping.
+            specs[0] = ShopSpec(vendor=specs[0].vendor, shipping=unit(currency), lines=specs[0].lines)
+        order = discounted_order(buyer=self.cast.buyer, shops=specs, currency=currency)
+        payment = pay(order)
+        self.payments.append(payment)
+        self._check_capture(payment=payment, carts=[(index, keys) for index, (_spec, keys) in carts], specs=specs)
+
+    def _draw_cart(self, data, shop_index: int, currency: str) -> tuple[ShopSpec, list[str]]:
+        max_price = 999_999 if currency == "CNY" else 9_999
+        shipping = minor(data.draw(st.integers(0, 30 * 10 ** exponent(currency)), label="shipping"), currency)
+        lines, keys = [], []
+        for _ in range(data.draw(st.integers(1, 4), label="lines")):
+            key = data.draw(st.sampled_from(CATEGORIES), label="category")
+            unit_price = minor(data.draw(st.integers(1, max_price), label="unit price"), currency)
+            quantity = data.draw(st.integers(1, 5), label="quantity")
+            total = to_units(unit_price * quantity, currency)
+            shop_discount = data.draw(st.just(0) | st.integers(0, total), label="shop discount")
+            platform_discount = data.draw(st.just(0) | st.integers(0, total - shop_discount), label="platform discount")
+            who = data.draw(st.sampled_from([None, 0, 1, "buyer"]), label="referrer")
+            referrer = self.cast.buyer if who == "buyer" else None if who is None else self.cast.referrers[who]
+            lines.append(
+                LineSpec(
+                    variant=self.cast.variants[(shop_index, key)],
+                    unit_price=unit_price,
+                    quantity=quantity,
+                    shop_discount=minor(shop_discount, currency),
+                    platform_discount=minor(platform_discount, currency),
+                    referrer=referrer,
+                    referral_rate=data.draw(rates(3000), label="referral rate") if referrer else ZERO,
+                )
+            )
+            keys.append(key)
+        return ShopSpec(vendor=self.cast.shops[shop_index], shipping=shipping, lines=lines), keys
+
+    @precondition(lambda self: self._refundable_splits())
+    @rule(data=st.data())
+    def refund_part_of_a_shop_order(self, data):
+        by_vendor_order = defaultdict(list)
+        for split in self._refundable_splits():
+            by_vendor_order[split.vendor_order_id].append(split)
+        vendor_order_id = data.draw(st.sampled_from(sorted(by_vendor_order)), label="shop order")
+        candidates = by_vendor_order[vendor_order_id]
+        chosen = data.draw(
+            st.lists(st.sampled_from(candidates), min_size=1, max_size=3, unique_by=lambda split: split.pk), label="splits"
+        )
+        currency = chosen[0].currency
+        lines, quantities, shipping = [], {}, ZERO
+        wanted: dict[int, tuple[Decimal, int]] = {}
+        for split in chosen:
+            left = split.paid - self.refunded[split.pk]
+            line = split.order_line
+            already = self.refunded_quantity[split.pk]
+            if line is not None and already < line.quantity and data.draw(st.booleans(), label="by quantity"):
+                quantity = data.draw(st.integers(1, line.quantity - already), label="quantity")
+                amount = line_refund_amount(order_line=line, quantity=quantity, already_quantity=already)
+            else:
+                quantity, amount = 0, minor(data.draw(st.integers(1, to_units(left, currency)), label="amount"), currency)
+            wanted[split.pk] = (amount, quantity)
+            if line is None:
+                shipping = amount
+            else:
+                lines.append((line, amount))
+                quantities[line.pk] = quantity
+        vendor_order = VendorOrder.objects.get(pk=vendor_order_id)
+        total = sum((amount for amount, _quantity in wanted.values()), ZERO)
+        too_much = any(wanted[split.pk][0] > split.paid - self.refunded[split.pk] for split in chosen)
+        if too_much or total == 0:
+            self._assert_refused_and_nothing_written(vendor_order, lines, shipping, quantities)
+            return
+        refund = refund_create(
+            vendor_order=vendor_order, actor=None, reason="property", lines=lines, shipping=shipping, quantities=quantities
+        )
+        assert refund.amount == total
+        assert refund.after_settlement == (vendor_order_id in self.settled)
+        for split_id, (amount, quantity) in wanted.items():
+            self.refunded[split_id] += amount
+            if amount:
+                self.refunded_quantity[split_id] += quantity
+
+    @precondition(lambda self: self.payments)
+    @rule(data=st.data())
+    def refund_more_than_is_left(self, data):
+        split = data.draw(st.sampled_from(list(LineSplit.objects.select_related("order_line").order_by("pk"))))
+        extra = minor(data.draw(st.integers(1, 100_000), label="extra"), split.currency)
+        amount = split.paid - self.refunded[split.pk] + extra
+        lines = [] if split.order_line is None else [(split.order_line, amount)]
+        shipping = amount if split.order_line is None else ZERO
+        self._assert_refused_and_nothing_written(split.vendor_order, lines, shipping, {})
+
+    def _assert_refused_and_nothing_written(self, vendor_order, lines, shipping, quantities):
+        before = self._state()
+        with pytest.raises(RefundRefused):
+            refund_create(
+                vendor_order=vendor_order, actor=None, reason="too much", lines=lines, shipping=shipping, quantities=quantities
+            )
+        assert self._state() == before
+
+    @precondition(lambda self: self._uncompleted())
+    @rule(data=st.data())
+    def complete_a_shop_order(self, data):
+        vendor_order = data.draw(st.sampled_from(self._uncompleted()), label="shop order")
+        days = data.draw(st.sampled_from([DUE, NOT_DUE]), label="delivered days ago")
+        complete(vendor_order, delivered_days_ago=days)
+        self.delivered_days_ago[vendor_order.pk] = days
+
+    @rule(batch_size=st.sampled_from([None, 1, 2]), twice=st.booleans())
+    def settle(self, batch_size, twice):
+        due = {pk for pk, days in self.delivered_days_ago.items() if days == DUE} - self.settled
+        result = settle_due(batch_size=batch_size)
+        assert result.settled == len(due)
+        self.settled |= due
+        assert set(Settlement.objects.values_list("vendor_order_id", flat=True)) == self.settled
+        if twice:
+            # The settlement run also sweeps the provider calls; let the outbox finish first so
+            # that only the second settlement could change the ledger.
+            self._drain_calls()
+            once = self._state()
+            assert settle_due(batch_size=batch_size).settled == 0
+            self._drain_calls()
+            assert self._state() == once
+
+    @rule()
+    def send_due_provider_calls(self):
+        calls_send_due()
+
+    @rule(data=st.data())
+    def request_a_payout(self, data):
+        parties = [("vendor", shop.pk) for shop in self.cast.shops] + [
+            ("referrer", user.pk) for user in [*self.cast.referrers, self.cast.buyer]
+        ]
+        owner_type, owner_key = data.draw(st.sampled_from(parties), label="party")
+        currency = data.draw(st.sampled_from(CURRENCIES), label="payout currency")
+        available = available_money(owner_type=owner_type, owner_key=owner_key, currency=currency)
+        if available <= 0 or data.draw(st.booleans(), label="ask too much"):
+            amount = None if available <= 0 else available + minor(data.draw(st.integers(1, 1000)), currency)
+            before = self._state()
+            with pytest.raises(PayoutRefused):
+                payout_request(owner_type=owner_type, owner_key=owner_key, currency=currency, actor=None, amount=amount)
+            assert self._state() == before
+            return
+        everything = data.draw(st.booleans(), label="everything")
+        amount = None if everything else minor(data.draw(st.integers(1, to_units(available, currency))), currency)
+        payout = payout_request(owner_type=owner_type, owner_key=owner_key, currency=currency, actor=None, amount=amount)
+        assert payout.amount == (available if everything else amount)
+        assert available_money(owner_type=owner_type, owner_key=owner_key, currency=currency) == available - payout.amount
+
+    @precondition(lambda self: self.payments)
+    @rule(data=st.data())
+    def replay_a_payment_notification(self, data):
+        payment = data.draw(st.sampled_from(self.payments), label="payment")
+        charge = SandboxCharge.objects.get(merchant_reference=payment.reference)
+        before = self._state()
+        response = deliver(Client(), body_for(charge))
+        assert response.status_code == 200, response.content
+        assert self._state() == before
+
+    # --- after every step -----------------------------------------------------------------
+
+    @invariant()
+    def every_invariant_holds(self):
+        assert ledger_problems() == []
+        self._explicit_checks()
+
+    def _explicit_checks(self):
+        splits = list(LineSplit.objects.order_by("pk"))
+        reversed_parts = {
+            row["split_id"]: row
+            for row in RefundLine.objects.values("split_id").annotate(
+                paid=Sum("paid"), **{part: Sum(part) for part in PARTS}
+            )
+        }
+        captured = {payment.pk: payment.amount for payment in self.payments}
+        split_totals: dict[int, Decimal] = defaultdict(Decimal)
+        for split in splits:
+            # Every line split's parts add up to what was paid plus the platform's discount, exactly.
+            assert (
+                split.vendor_amount + split.commission + split.referral + split.fee + split.tax
+                == split.paid + split.platform_discount
+            ), split.pk
+            split_totals[split.payment_id] += split.paid
+            refunded = reversed_parts.get(split.pk, {}).get("paid") or ZERO
+            # Refunds of a line never exceed what was paid for it, and are what we asked for.
+            assert refunded <= split.paid
+            assert refunded == self.refunded[split.pk]
+            if refunded:
+                for part in PARTS[:-1]:  # each reversal is the cumulative half-up share of the part
+                    expected = round_half_up(getattr(split, part) * refunded / split.paid, split.currency)
+                    assert reversed_parts[split.pk][part] == expected, (split.pk, part)
+            if refunded == split.paid and refunded:
+                for part in PARTS:  # a fully refunded line leaves zero for every party
+                    assert getattr(split, part) - reversed_parts[split.pk][part] == 0, (split.pk, part)
+        # The sum of the splits of a payment is what the provider captured.
+        assert dict(split_totals) == captured
+
+        # After settlement, a shop order leaves nothing pending for anybody.
+        pending = Q(account__purpose=ledger.PENDING) | Q(account__purpose=ledger.COMMISSION_PENDING)
+        for vendor_order_id in self.settled:
+            rows = (
+                Posting.objects.filter(pending)
+                .filter(
+                    Q(entry__reference__vendor_order=vendor_order_id)
+                    | Q(entry__idempotency_key=f"settle:vo:{vendor_order_id}")
+                )
+                .values("account_id")
+                .annotate(total=Sum("amount"))
+                .exclude(total=0)
+            )
+            assert list(rows) == [], vendor_order_id
+        # Settlement only after completion and the return window.
+        window = timedelta(days=django_settings.RETURN_WINDOW_DAYS)
+        for settlement in Settlement.objects.select_related("vendor_order"):
+            assert settlement.vendor_order.status == VendorOrder.Status.COMPLETED
+            assert settlement.vendor_order.delivered_at <= settlement.settled_at - window
+
+        # No balance has more decimals than its currency.
+        for row in Posting.objects.values("account_id", "account__currency").annotate(total=Sum("amount")):
+            assert row["total"] == quantize(row["total"], row["account__currency"]), row
+        for split in splits:
+            for part in ("paid", *PARTS):
+                assert getattr(split, part) == quantize(getattr(split, part), split.currency)
+
+        # The sandbox accepted every instruction the ledger derived.
+        refused = list(
+            ProviderCall.objects.filter(status__in=[ProviderCall.Status.FAILED, ProviderCall.Status.NOT_SUPPORTED])
+            .values_list("kind", "external_id", "last_error")
+        )
+        assert refused == []
+
+    def _check_capture(self, *, payment: Payment, carts: list[tuple[int, list[str]]], specs: list[ShopSpec]):
+        """The capture's splits, line by line, against the rules of split.py."""
+        currency = payment.currency
+        order = payment.order
+        assert payment.amount == order.grand_total
+        fee_rate = django_settings.SANDBOX_FEE_RATE
+        platform_bears = django_settings.PROVIDER_FEE_BORNE_BY == "platform"
+        splits = list(LineSplit.objects.filter(payment=payment).order_by("pk"))
+        total_paid = sum((split.paid for split in splits), ZERO)
+        fee_total = min(round_half_up(payment.amount * fee_rate, currency), total_paid)
+        assert sum((split.fee for split in splits), ZERO) == fee_total
+        for split in splits:  # the fee is shared by the largest-remainder rule: within one minor unit
+            assert split.fee >= 0
+            if total_paid:
+                assert abs(split.fee - fee_total * split.paid / total_paid) < unit(currency)
+            assert split.fee_bearer == ("platform" if platform_bears else "vendor")
+        by_line = {split.order_line_id: split for split in splits}
+        vendor_orders = list(order.vendor_orders.order_by("pk"))
+        assert len(splits) == sum(len(spec.lines) + (spec.shipping > 0) for spec in specs)
+        for vendor_order, (shop_index, keys), spec in zip(vendor_orders, carts, specs, strict=True):
+            assert vendor_order.vendor_id == spec.vendor.pk
+            order_lines = list(OrderLine.objects.filter(vendor_order=vendor_order).order_by("pk"))
+            for order_line, key, line in zip(order_lines, keys, spec.lines, strict=True):
+                split = by_line[order_line.pk]
+                base = line.line_total(currency) - line.shop_discount
+                referred = line.referrer is not None and line.referrer != self.cast.buyer
+                referral_rate = min(line.referral_rate, django_settings.REFERRAL_RATE_MAX) if referred else ZERO
+                commission = round_half_up(base * self.expected_rate(shop_index, key), currency)
+                referral = round_half_up(base * referral_rate, currency)
+                assert split.commission_rate == self.expected_rate(shop_index, key)
+                assert split.paid == base - line.platform_discount
+                assert split.platform_discount == line.platform_discount
+                assert split.referral == referral
+                assert split.referrer_id == (line.referrer.pk if referral > 0 else None)
+                assert split.commission == commission - (split.fee if platform_bears else ZERO)
+            if spec.shipping > 0:
+                shipping = next(s for s in splits if s.vendor_order_id == vendor_order.pk and s.order_line_id is None)
+                assert shipping.paid == spec.shipping
+                assert shipping.referral == 0
+                assert shipping.commission == (-shipping.fee if platform_bears else ZERO)
+        # The buyer never earns a referral on their own purchase.
+        assert not LedgerAccount.objects.filter(owner_type=ledger.REFERRER, owner_key=str(self.cast.buyer.pk)).exists()
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _refundable_splits(self) -> list[LineSplit]:
+        return [
+            split
+            for split in LineSplit.objects.select_related("order_line").order_by("pk")
+            if split.paid - self.refunded[split.pk] > 0
+        ]
+
+    def _uncompleted(self) -> list[VendorOrder]:
+        return list(
+            VendorOrder.objects.filter(order__payments__status=Payment.Status.CAPTURED)
+            .exclude(pk__in=list(self.delivered_days_ago))
+            .order_by("pk")
+        )
+
+    def _drain_calls(self) -> None:
+        for _ in range(10):
+            if not calls_send_due():
+                return
+        raise AssertionError("the provider calls keep coming")
+
+    def _state(self) -> tuple:
+        """The ledger and the counts of every state table a step could write to."""
+        counts = {
+            model.__name__: model.objects.count()
+            for model in (JournalEntry, LineSplit, Refund, RefundLine, Payout, ProviderCall, Settlement, WebhookEvent)
+        }
+        statuses = {
+            model.__name__: sorted(model.objects.values_list("status").annotate(n=Count("id")))
+            for model in (Payment, Refund, Payout, ProviderCall)
+        }
+        return ledger_snapshot(), counts, statuses
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_every_money_invariant_holds_after_every_step_of_random_orders_refunds_settlements_and_payouts():
+    cast = _cast()
+    run_state_machine_as_test(lambda: MoneyMachine(cast), settings=MONEY_SETTINGS)
