@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.money import CURRENCY_CHOICES, InvalidAmount, parse_amount
+from marketplace.money import InvalidAmount, parse_amount
 from payments import ledger, selectors
 from payments.services.payouts import PayoutRefused, payout_request
 from vendors.dashboard import dashboard_view
@@ -35,13 +35,17 @@ class StatementPeriodForm(forms.Form):
 
 
 class PayoutRequestForm(forms.Form):
-    currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES)
+    currency = forms.ChoiceField(label=_("Currency"))
     amount = forms.CharField(
         label=_("Amount"),
         required=False,
         max_length=20,
         help_text=_("Leave empty to pay out everything available."),
     )
+
+    def __init__(self, *args, currencies: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = [(code, code) for code in currencies]
 
     def clean(self):
         cleaned = super().clean()
@@ -103,7 +107,7 @@ def _render_statement(request: HttpRequest, form: StatementPeriodForm, result: s
     return render(
         request,
         "payments/dashboard/statement.html",
-        {"form": form, "statement": result, "query": request.GET.urlencode()},
+        {"form": form, "statement": result},
         status=400 if form.errors else 200,
     )
 
@@ -130,7 +134,12 @@ def statement_csv(request: HttpRequest) -> HttpResponse:
 
 @dashboard_view("earnings")
 def payouts(request: HttpRequest) -> HttpResponse:
-    form = PayoutRequestForm(request.POST or None, initial={"currency": request.vendor.currency})
+    balances = selectors.vendor_balances(vendor=request.vendor)
+    form = PayoutRequestForm(
+        request.POST or None,
+        initial={"currency": request.vendor.currency},
+        currencies=[balance.currency for balance in balances],
+    )
     if request.method == "POST" and form.is_valid():
         try:
             payout = payout_request(
@@ -153,6 +162,6 @@ def payouts(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "payments/dashboard/payouts.html",
-        {"form": form, "page": page, "balances": selectors.vendor_balances(vendor=request.vendor)},
+        {"form": form, "page": page, "balances": balances},
         status=400 if form.errors else 200,
     )

@@ -239,15 +239,15 @@ def _pending_matches_unsettled_splits() -> list[str]:
 def _clearing_matches_state() -> list[str]:
     """Invariant 11 (and 15): provider clearing = captured − refunds confirmed − payouts confirmed."""
     expected: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    for provider, currency, amount, received in Payment.objects.filter(status=Payment.Status.CAPTURED).values_list(
-        "provider", "currency", "amount", "amount_received"
+    # Money the ledger knows arrived: every captured payment, and any payment whose received
+    # money is being sent back (a part-payment that expired); a part-payment still open is not
+    # in the ledger yet (BankTransferInstruction.amount_received shows it).
+    for provider, currency, status, amount, received in (
+        Payment.objects.filter(Q(status=Payment.Status.CAPTURED) | Q(refunds__isnull=False))
+        .distinct()
+        .values_list("provider", "currency", "status", "amount", "amount_received")
     ):
-        expected[(provider, currency)] += amount
-    over = Refund.objects.filter(vendor_order__isnull=True, payment__needs_refund=False).values_list(
-        "payment__provider", "currency", "amount"
-    )
-    for provider, currency, amount in over:  # an over-payment enters clearing with its excess refund
-        expected[(provider, currency)] += amount
+        expected[(provider, currency)] += max(received, amount if status == Payment.Status.CAPTURED else ZERO)
     for provider, currency, total in (
         Refund.objects.filter(status=Refund.Status.SUCCEEDED)
         .values_list("payment__provider", "currency")
@@ -314,7 +314,7 @@ def _state_has_its_entries() -> list[str]:
         if status == Payout.Status.FAILED:
             wanted.append(f"payout:{reference}:failed")
         problems += [f"payout {reference} is {status} but entry {key} is missing" for key in wanted if key not in keys]
-    for reference, status in Refund.objects.filter(status=Refund.Status.SUCCEEDED).values_list("reference", "status"):
+    for reference in Refund.objects.filter(status=Refund.Status.SUCCEEDED).values_list("reference", flat=True):
         if f"refund:{reference}:confirmed" not in keys:
             problems.append(f"refund {reference} succeeded but its confirmation entry is missing")
     return problems

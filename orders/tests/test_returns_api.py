@@ -31,7 +31,11 @@ def vendor_order(buyer, shop_a, owner_a):
 
 def open_request(vendor_order, buyer, *, kind=KIND.RETURN_AND_REFUND, quantity=1) -> ReturnRequest:
     return return_request_open(
-        vendor_order=vendor_order, actor=buyer, kind=kind, reason="damaged", lines=[(vendor_order.lines.get(), quantity)]
+        vendor_order=vendor_order,
+        actor=buyer,
+        kind=kind,
+        reason="damaged",
+        lines=[(vendor_order.lines.get(), quantity)],
     )
 
 
@@ -126,7 +130,9 @@ def test_buyer_sends_the_tracking_number_by_api(vendor_order, buyer, owner_a):
     early = api.post(f"/api/v1/returns/{return_request.number}/ship-back/", {"carrier": "SF", "tracking_number": "1"})
     return_request_accept(return_request=return_request, actor=owner_a)
 
-    response = api.post(f"/api/v1/returns/{return_request.number}/ship-back/", {"carrier": "SF", "tracking_number": "SF5"})
+    response = api.post(
+        f"/api/v1/returns/{return_request.number}/ship-back/", {"carrier": "SF", "tracking_number": "SF5"}
+    )
 
     assert early.status_code == 409
     assert response.status_code == 200 and response.json()["return_tracking_number"] == "SF5"

@@ -52,8 +52,10 @@ def run_together(count: int, work) -> list:
 
 def fresh(model, pk):
     """A copy read in this thread (a model instance must not cross connections)."""
-    return model.objects.select_related("order", "vendor").get(pk=pk) if model is VendorOrder else (
-        model.objects.select_related("vendor_order__vendor", "vendor_order__order").get(pk=pk)
+    return (
+        model.objects.select_related("order", "vendor").get(pk=pk)
+        if model is VendorOrder
+        else (model.objects.select_related("vendor_order__vendor", "vendor_order__order").get(pk=pk))
     )
 
 
@@ -86,7 +88,10 @@ def test_goods_received_twice_at_once_return_the_stock_once_and_refund_once(buye
         vendor_order=vendor_order, actor=buyer, kind=KIND.RETURN_AND_REFUND, reason="damaged", lines=[(line, 3)]
     )
     return_request_accept(return_request=fresh(ReturnRequest, return_request.pk), actor=owner_a)
-    before = ProductVariant.objects.get(pk=line.variant_id).stock, Product.objects.get(pk=line.product_id_snapshot).total_stock
+    before = (
+        ProductVariant.objects.get(pk=line.variant_id).stock,
+        Product.objects.get(pk=line.product_id_snapshot).total_stock,
+    )
 
     with RefundHookRecorder() as hook:
         results = run_together(

@@ -127,7 +127,9 @@ def test_accepting_a_return_waits_for_the_goods(vendor_order, buyer, owner_a, re
 
     assert accepted.status == RS.ACCEPTED and accepted.refund_approved_at is None
     assert refund_hook.calls == []
-    assert Notification.objects.filter(user=buyer, kind="return.accepted", title__contains="send the goods back").exists()
+    assert Notification.objects.filter(
+        user=buyer, kind="return.accepted", title__contains="send the goods back"
+    ).exists()
 
 
 # --- Goods coming back -------------------------------------------------------------------------

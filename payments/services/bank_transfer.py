@@ -48,7 +48,6 @@ from marketplace.models import User
 from marketplace.money import MINOR_UNITS, InvalidAmount, parse_amount
 from marketplace.services import audit_record
 from orders.services.checkout import order_payment_deadline_extend
-from payments import ledger
 from payments.models import BankStatementLine, BankTransferInstruction, Payment, WebhookEvent
 from payments.providers import bank_transfer as bank
 from payments.providers.base import Notification
@@ -362,13 +361,9 @@ def _line_apply(*, line: BankStatementLine, instruction_id: int, actor: User | N
 
 
 def _refund_owed(*, payment: Payment, amount: Decimal, receipt_key: str, actor: User | None, reason: str) -> None:
-    """Sends `amount` received on the payment back to the payer (payment_refund_excess orders
-    the outgoing transfer through the provider-call outbox).
-
-    The ledger must show the money arriving before it leaves. payment_refund_excess books an
-    over-payment on an accepted capture itself; for a payment nothing accepted (never captured,
-    or captured after its order closed: needs_refund) it expects the receipt booked already, as
-    split.unaccepted_capture_post does for the captured amount, so this books the rest here."""
+    """Sends `amount` received on the payment back to the payer: payment_refund_excess books
+    whatever received money the ledger does not have yet, then orders the outgoing transfer
+    through the provider-call outbox. `receipt_key` is kept for the log line only."""
     from payments.services.refunds import payment_refund_excess
 
     payment.refresh_from_db(fields=["status", "needs_refund"])
@@ -377,20 +372,11 @@ def _refund_owed(*, payment: Payment, amount: Decimal, receipt_key: str, actor: 
         Payment.objects.filter(pk=payment.pk).update(needs_refund=True)
         payment.needs_refund = True
         audit_record(actor=actor, action="payment.needs_refund", obj=payment, data={"reason": reason})
-    if payment.needs_refund:
-        ledger.ledger_post(
-            idempotency_key=receipt_key,
-            kind="bank_transfer_unclaimed",
-            postings=[
-                (ledger.provider_clearing(payment.provider, payment.currency), amount),
-                (ledger.buyer_refund(payment.order.buyer_id, payment.currency), -amount),
-            ],
-            memo=f"{reason}: received on {payment.reference}, owed back to the buyer",
-            reference={"payment": payment.reference},
-        )
     refund = payment_refund_excess(payment=payment, amount=amount, actor=actor, reason=reason)
     if refund is None:
-        logger.error("bank transfer %s: %s %s owed back but no refund was created", payment.reference, amount, reason)
+        logger.error(
+            "bank transfer %s (%s): %s owed back but no refund was created", payment.reference, receipt_key, amount
+        )
 
 
 # --- Expiry -------------------------------------------------------------------------------

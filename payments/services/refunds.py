@@ -29,7 +29,7 @@ from marketplace.money import quantize, round_half_up
 from marketplace.services import audit_record
 from orders.models import OrderLine, ReturnRequest, VendorOrder
 from payments import ledger
-from payments.models import LineSplit, Payment, ProviderCall, Refund, RefundLine, Settlement
+from payments.models import LineSplit, Payment, Posting, ProviderCall, Refund, RefundLine, Settlement
 from payments.providers.base import Receiver
 from payments.services.calls import call_enqueue, receiver_account_for
 
@@ -270,41 +270,54 @@ def refund_outcome(*, call: ProviderCall, succeeded: bool, detail: str) -> None:
         return_mark_refunded(return_request=refund.return_request)
 
 
+RECEIPT_KINDS = ["capture", "capture_unaccepted", "receipt"]
+
+
+def _booked_received(payment: Payment) -> Decimal:
+    """What the ledger has recorded arriving at the provider for this payment."""
+    total = Posting.objects.filter(
+        account__owner_type=ledger.PROVIDER,
+        account__purpose=ledger.CLEARING,
+        entry__kind__in=RECEIPT_KINDS,
+        entry__reference__payment=payment.reference,
+    ).aggregate(total=Sum("amount"))["total"]
+    return total or ZERO
+
+
 def payment_refund_excess(*, payment: Payment, amount: Decimal, actor: User | None, reason: str) -> Refund | None:
-    """Refunds money a payment holds that no order line takes (a capture the order could not
-    accept, or a bank over-payment). Idempotent: never refunds more than the excess owed to the
-    buyer on this payment; returns None when nothing is owed any more."""
+    """Refunds money a payment holds that no order line takes: a capture the order could not
+    accept (needs_refund), a bank over-payment, or a part-payment that expired.
+
+    Money received but not yet in the ledger is booked first (entry `receipt:<payment>:<total
+    received>`: clearing -> owed to the buyer), so the ledger shows it arriving before it leaves.
+    Idempotent: never refunds more than what the payment received beyond what its order took;
+    returns None when nothing is owed any more."""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        accepted_amount = ZERO if payment.needs_refund else payment.amount
-        excess = max(payment.amount_received, payment.amount) - accepted_amount
+        currency = payment.currency
+        captured = payment.status == Payment.Status.CAPTURED
+        accepted = payment.amount if captured and not payment.needs_refund else ZERO
+        received = max(payment.amount_received, payment.amount if captured else ZERO)
+        unbooked = received - _booked_received(payment)
+        entry = None
+        if unbooked > 0:
+            entry = ledger.ledger_post(
+                idempotency_key=f"receipt:{payment.reference}:{received}",
+                kind="receipt",
+                postings=[
+                    (ledger.provider_clearing(payment.provider, currency), unbooked),
+                    (ledger.buyer_refund(payment.order.buyer_id, currency), -unbooked),
+                ],
+                memo=f"{unbooked} {currency} received on {payment.reference} that its order does not take",
+                reference={"payment": payment.reference},
+            )
         already = Refund.objects.filter(payment=payment, vendor_order__isnull=True).aggregate(total=Sum("amount"))[
             "total"
         ] or ZERO
-        amount = min(quantize(amount, payment.currency), excess - already)
+        amount = min(quantize(amount, currency), received - accepted - already)
         if amount <= 0:
             return None
-        currency = payment.currency
-        reference = f"RX-{payment.reference[4:]}-{int(already * 100)}"
-        postings = []
-        if not payment.needs_refund:
-            # An over-payment on an accepted capture: the excess arrives in clearing, owed to the buyer.
-            postings = [
-                (ledger.provider_clearing(payment.provider, currency), amount),
-                (ledger.buyer_refund(payment.order.buyer_id, currency), -amount),
-            ]
-        # An unaccepted capture is already owed to the buyer in full (split.unaccepted_capture_post).
-        entry = (
-            ledger.ledger_post(
-                idempotency_key=f"refund:{reference}",
-                kind="refund_excess",
-                postings=postings,
-                memo=f"Over-payment of {amount} {currency} on {payment.reference}, owed to the buyer",
-                reference={"refund": reference, "payment": payment.reference},
-            )
-            if postings
-            else None
-        )
+        reference = f"RX-{payment.reference[4:]}-{int(already.scaleb(2))}"
         refund = Refund.objects.create(
             payment=payment,
             amount=amount,

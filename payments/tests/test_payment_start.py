@@ -113,4 +113,3 @@ def test_api_refuses_other_buyers_orders_and_expired_orders(buyer, other_buyer, 
         == 404
     )
     assert not Payment.objects.exists()
-
