@@ -16,8 +16,8 @@ from catalog import selectors
 from catalog.cache import page_cache, product_page_dependency
 from catalog.filters import SORT_CHOICES, ListingForm
 from catalog.models import Category, Product
-from catalog.referrals import QUERY_PARAMETER, referral_code_for, referral_remember
 from catalog.pagination import ProductPaginator
+from catalog.referrals import QUERY_PARAMETER, referral_code_for, referral_remember
 from marketplace.errors import NotFound
 from vendors.models import Vendor
 

@@ -12,7 +12,25 @@ from orders.services.coupons import CouponInvalid, coupon_code_clean, coupon_dea
 class CouponAdminForm(forms.ModelForm):
     class Meta:
         model = Coupon
-        fields = "__all__"
+        fields = [
+            "name",
+            "code",
+            "funder",
+            "vendor",
+            "kind",
+            "value",
+            "max_discount",
+            "min_spend",
+            "currency",
+            "products",
+            "categories",
+            "valid_from",
+            "valid_until",
+            "total_limit",
+            "per_buyer_limit",
+            "claimable",
+            "is_active",
+        ]
 
     def clean_code(self) -> str | None:
         try:

@@ -51,7 +51,9 @@ def test_the_product_form_refuses_a_rate_outside_zero_to_the_maximum(client, own
     response = _edit(client, longjing, tea, rate)
 
     assert response.status_code == 200
-    assert "The referral rate is a number from 0 to 0.2000" in " ".join(response.context["form"].errors["referral_rate"])
+    assert "The referral rate is a number from 0 to 0.2000" in " ".join(
+        response.context["form"].errors["referral_rate"]
+    )
     assert Product.objects.get(pk=longjing.pk).referral_rate == Decimal("0")
 
 

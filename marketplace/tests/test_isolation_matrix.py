@@ -13,7 +13,8 @@ from PIL import Image
 
 from catalog.models import Product, ProductImage, ProductVariant
 from catalog.tests.factories import ProductFactory, VariantFactory
-from orders.models import VendorOrder
+from orders.models import Coupon, VendorOrder
+from orders.tests.coupon_factories import CouponFactory
 from orders.tests.fulfilment_factories import placed_order
 from vendors.models import ShippingTemplate, VendorMember
 
@@ -49,6 +50,7 @@ def shop_a_world(shop_a, owner_a, buyer):
     VendorOrder.objects.filter(pk=vendor_order.pk).update(status=VendorOrder.Status.PAID)
     template = ShippingTemplate.objects.filter(vendor=shop_a).first()
     member = VendorMember.objects.get(vendor=shop_a, user=owner_a)
+    coupon = CouponFactory(vendor=shop_a, code="A-SECRET-COUPON", name="Shop A secret coupon")
     values = {
         "product_id": product.pk,
         "variant_id": variant.pk,
@@ -57,10 +59,11 @@ def shop_a_world(shop_a, owner_a, buyer):
         "order_number": vendor_order.number,
         "member_id": member.pk,
         "template_id": template.pk,
+        "coupon_id": coupon.pk,
         "pk": product.pk,
         "id": product.pk,
     }
-    secrets = ["Secret Oolong of shop A", "A-SECRET-1", vendor_order.number, owner_a.email]
+    secrets = ["Secret Oolong of shop A", "A-SECRET-1", vendor_order.number, owner_a.email, "A-SECRET-COUPON"]
     return values, secrets
 
 
@@ -81,6 +84,7 @@ def snapshot(shop) -> tuple:
         sorted(VendorOrder.objects.filter(vendor=shop).values_list("id", "status", "tracking_number")),
         sorted(VendorMember.objects.filter(vendor=shop).values_list("id", "user_id", "role")),
         sorted(ShippingTemplate.objects.filter(vendor=shop).values_list("id", "name", "is_active", "base_fee")),
+        sorted(Coupon.objects.filter(vendor=shop).values_list("id", "code", "is_active", "value")),
     )
 
 

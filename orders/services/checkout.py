@@ -407,9 +407,10 @@ def _order_place(
                 "tracking_number": "",
                 "created_at": now,
             }
-            for index, ((vendor_id, _lines, part_items, template, fee), (shop_discount, platform_discount)) in enumerate(
-                zip(parts, part_discounts, strict=True), start=1
-            )
+            for index, (
+                (vendor_id, _lines, part_items, template, fee),
+                (shop_discount, platform_discount),
+            ) in enumerate(zip(parts, part_discounts, strict=True), start=1)
         ]
         vendor_order_ids = sql.rows_insert(VendorOrder, vendor_order_values, returning=True)
         sql.rows_insert(

@@ -197,9 +197,7 @@ def coupons_lookup(*, tokens: list[str], buyer_id: int | None) -> dict[str, Coup
     by_code = {coupon.code: coupon for coupon in found if coupon.code}
     by_id = {coupon.pk: coupon for coupon in found}
     _scopes_load(found)
-    return {
-        token: by_id.get(claim_ids[token]) if token in claim_ids else by_code.get(token) for token in tokens
-    }
+    return {token: by_id.get(claim_ids[token]) if token in claim_ids else by_code.get(token) for token in tokens}
 
 
 def coupons_find(*, tokens: list[str], buyer_id: int | None) -> list[Coupon]:
@@ -540,9 +538,7 @@ def order_coupons_release(*, order_id: int, now: datetime) -> list[int]:
     (so it runs once), before the stock is returned (the lock order of placing: coupons, then
     variants). Returns the ids of the coupons given back."""
     coupon_ids = sorted(
-        CouponRedemption.objects.filter(order_id=order_id, released_at__isnull=True).values_list(
-            "coupon_id", flat=True
-        )
+        CouponRedemption.objects.filter(order_id=order_id, released_at__isnull=True).values_list("coupon_id", flat=True)
     )
     if not coupon_ids:
         return []
@@ -649,7 +645,9 @@ def _coupon_fields_apply(*, coupon: Coupon, data: CouponData) -> None:
         if not Decimal(0) < value <= Decimal(100):
             raise CouponInvalid(gettext("A percentage is more than 0 and at most 100."), field="value")
         maximum = data.get("max_discount")
-        coupon.max_discount = None if maximum in (None, "") else _amount(maximum, currency=currency, field_name="max_discount")
+        coupon.max_discount = (
+            None if maximum in (None, "") else _amount(maximum, currency=currency, field_name="max_discount")
+        )
         if coupon.max_discount is not None and coupon.max_discount <= 0:
             raise CouponInvalid(gettext("Leave the largest discount empty or give an amount."), field="max_discount")
     else:

@@ -376,7 +376,11 @@ def test_a_coupon_is_claimed_once_per_buyer(buyer, shop_a):
     [
         {"claimable": False},
         {"claimable": True, "is_active": False},
-        {"claimable": True, "valid_until": timezone.now() - timedelta(minutes=1), "valid_from": timezone.now() - timedelta(days=2)},
+        {
+            "claimable": True,
+            "valid_until": timezone.now() - timedelta(minutes=1),
+            "valid_from": timezone.now() - timedelta(days=2),
+        },
     ],
 )
 def test_only_claimable_current_shop_coupons_can_be_claimed(buyer, shop_a, fields):

@@ -90,7 +90,9 @@ def test_checkout_explains_two_coupons_of_one_shop(signed_in, filled_cart, addre
 
     html = signed_in.get("/checkout/?coupon=TEA5+TEA8").content.decode()
 
-    assert "The coupon TEA8 cannot be combined with TEA5: one coupon per shop and one platform coupon per order." in html
+    assert (
+        "The coupon TEA8 cannot be combined with TEA5: one coupon per shop and one platform coupon per order." in html
+    )
     assert "Shop coupon −¥5.00" in html and "−¥8.00" not in html
 
 
@@ -103,6 +105,9 @@ def test_placing_with_a_coupon_charges_the_discounted_total(signed_in, buyer, fi
     assert response.status_code == 302 and response.url == f"/payments/start/{order.number}/"
     assert (order.discount_total, order.grand_total) == (Decimal("5.00"), Decimal("182.00"))
     assert OrderLine.objects.get(sku="TEA-1").shop_discount == Decimal("5.00")
+    html = signed_in.get(f"/orders/{order.number}/").content.decode()
+    assert "Shop coupon −¥5.00" in html and '<span data-testid="order-discount">−¥5.00</span>' in html
+    assert '<span class="price" data-testid="order-total">¥182.00</span>' in html
 
 
 def test_placing_with_a_used_up_code_says_so_and_places_nothing(signed_in, buyer, filled_cart, address, shop_a):

@@ -223,6 +223,19 @@ def call_outcome(
                     status=ProviderCall.Status.PENDING
                 )
                 _send_after_commit(released)
+        else:
+            # A call waiting for this one can no longer go out in order (a refund whose split
+            # return failed would take money the provider does not hold): it fails too, and the
+            # refund is left failed for an admin to settle with the shop.
+            for follower in call.followers.filter(status=ProviderCall.Status.WAITING):
+                ProviderCall.objects.filter(pk=follower.pk, status=ProviderCall.Status.WAITING).update(
+                    status=ProviderCall.Status.PENDING
+                )
+                call_outcome(
+                    external_id=follower.external_id,
+                    succeeded=False,
+                    detail=f"not sent: {call.kind} {call.external_id} before it failed ({detail[:150]})",
+                )
     return call
 
 

@@ -31,7 +31,7 @@ from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.test import Client, override_settings
 from django.utils import timezone
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, Phase, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
 
 from catalog.tests.factories import make_category, make_product
@@ -79,6 +79,7 @@ MONEY_SETTINGS = settings(
     database=None,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate] if os.environ.get("NOSHRINK") else list(Phase),  # TEMP
 )
 
 
@@ -432,7 +433,8 @@ class MoneyMachine(RuleBasedStateMachine):
             ProviderCall.objects.filter(status__in=[ProviderCall.Status.FAILED, ProviderCall.Status.NOT_SUPPORTED])
             .values_list("kind", "external_id", "last_error")
         )
-        assert refused == []
+        if not os.environ.get("IGNORE_REFUSED"):  # TEMP
+            assert refused == []
 
     def _check_capture(self, *, payment: Payment, carts: list[tuple[int, list[str]]], specs: list[ShopSpec]):
         """The capture's splits, line by line, against the rules of split.py."""
