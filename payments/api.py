@@ -139,6 +139,7 @@ class VendorStatementApi(_VendorMoneyApi):
 class VendorStatementCsvApi(_VendorMoneyApi):
     @extend_schema(
         summary="My shop's statement for a period, as CSV",
+        operation_id="v1_vendor_statements_csv_retrieve",
         description="One row per movement; UTF-8 with a byte order mark; amounts as plain decimals.",
         tags=["vendor"],
         parameters=STATEMENT_PARAMETERS,

@@ -16,7 +16,9 @@ parameters is refused. The gateway enforces its own rules the way WeChat Pay's p
 does: a split comes out of the charge's frozen, unsplit money; a split return gives back at most
 what that receiver got from that split; a refund needs the money back first (at most the charge
 less what was refunded and what is still split out); after splitting is finished nothing more can
-be split. Payouts to an account starting with "fail" are refused, so tests can exercise failures.
+be split. Payouts to an account starting with "fail" are refused, so tests can exercise failures,
+and `sandbox_outage(instructions=N)` takes the gateway down for the next N instructions (answered
+as unavailable, nothing recorded), so tests can exercise retries.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.urls import reverse
@@ -52,6 +55,7 @@ from payments.providers.base import (
     PaymentProvider,
     ProviderRecord,
     ProviderResult,
+    ProviderUnavailable,
     Receiver,
     StartResult,
 )
@@ -204,6 +208,32 @@ class _Refused(Exception):
     """The gateway refuses the instruction for good; recorded as a failed operation."""
 
 
+class GatewayUnavailable(Exception):
+    """The gateway is down (its 503): nothing is recorded, the merchant sends the same instruction again."""
+
+
+# The count of instructions the gateway still answers as unavailable. In the cache, so that a test
+# can take the gateway down for workers running in other processes.
+OUTAGE_CACHE_KEY = "sandbox:outage"
+
+
+def sandbox_outage(*, instructions: int) -> None:
+    """Takes the gateway down for the next `instructions` merchant instructions (forgotten after ten minutes)."""
+    cache.set(OUTAGE_CACHE_KEY, instructions, timeout=600)
+
+
+def _refuse_while_down(*, kind: str, external_id: str) -> None:
+    if not cache.get(OUTAGE_CACHE_KEY):
+        return
+    try:
+        left = cache.decr(OUTAGE_CACHE_KEY)
+    except ValueError:  # forgotten meanwhile
+        return
+    if left >= 0:
+        logger.warning("sandbox gateway down: %s %s refused as unavailable", kind, external_id)
+        raise GatewayUnavailable(f"the sandbox gateway is unavailable ({kind} {external_id})")
+
+
 def _canonical(amount: Decimal, currency: str) -> str:
     """The amount as the gateway compares repeated requests: 10, 10.0 and 10.00 are one amount;
     an amount finer than the currency allows keeps its digits, so it is refused, not rounded."""
@@ -265,6 +295,7 @@ def _operate(
     id makes two deliveries of the same instruction record one operation."""
     if not external_id or len(external_id) > 64:
         raise IdempotencyConflict("the external id must be 1 to 64 characters")
+    _refuse_while_down(kind=kind, external_id=external_id)
     for _attempt in range(2):
         try:
             with transaction.atomic():
@@ -602,6 +633,8 @@ def _result(instruct) -> ProviderResult:
         operation = instruct()
     except IdempotencyConflict as conflict:
         return ProviderResult(status=CallResult.FAILED, detail=str(conflict))
+    except GatewayUnavailable as down:
+        raise ProviderUnavailable(str(down)) from down
     succeeded = operation.status == SandboxOperation.Status.SUCCEEDED
     return ProviderResult(
         status=CallResult.SUCCEEDED if succeeded else CallResult.FAILED,

@@ -112,6 +112,20 @@ def _due_ids(*, cutoff: datetime, batch_size: int, only_ids: list[int] | None = 
         sql += " FOR UPDATE OF vo SKIP LOCKED"
     with connection.cursor() as cursor:
         cursor.execute(sql, [VendorOrder.Status.COMPLETED, cutoff, *open_statuses, *only_params, batch_size])
+        ids = [row[0] for row in cursor.fetchall()]
+        if not ids or not _pg():
+            return ids
+        # The rows are locked now, but the query above judged "no open return" on the snapshot
+        # taken when it started: a return opened (under this row's lock) and committed just
+        # before the lock was taken would be missed. A new statement sees it.
+        in_ids, id_params = _ids_clause(ids)
+        cursor.execute(
+            f"""SELECT vo.id FROM {_t(VendorOrder)} vo WHERE vo.id {in_ids}
+                AND NOT EXISTS (SELECT 1 FROM {_t(ReturnRequest)} r
+                                WHERE r.vendor_order_id = vo.id AND r.status IN ({", ".join(["%s"] * len(open_statuses))}))
+                ORDER BY vo.id""",
+            [*id_params, *open_statuses],
+        )
         return [row[0] for row in cursor.fetchall()]
 
 

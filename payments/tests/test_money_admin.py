@@ -354,3 +354,21 @@ def test_the_ledger_account_list_shows_each_accounts_balance(money_day, admin_cl
     rows = {account.purpose: account.balance_total for account in response.context["cl"].result_list}
     assert rows[ledger.PENDING] == -owed_to("vendor", shop_a.pk, ledger.PENDING)
     assert rows[ledger.AVAILABLE] == -owed_to("vendor", shop_a.pk, ledger.AVAILABLE)
+
+
+def test_an_admin_compares_a_day_again_after_the_provider_fixed_its_statement(money_day, admin_client):
+    payout = money_day["payout"]
+    statement_line = SandboxOperation.objects.get(external_id=payout.reference)
+    SandboxOperation.objects.filter(pk=statement_line.pk).update(amount=D("49.00"))
+    run = reconcile_day(provider="sandbox", day=timezone.localdate())
+    assert run.mismatch_count == 1
+    SandboxOperation.objects.filter(pk=statement_line.pk).update(amount=payout.amount)
+
+    response = admin_client.post(
+        "/admin/payments/reconciliationrun/", {"action": "reconcile_again", "_selected_action": [run.pk]}
+    )
+
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.mismatch_count == 0
+    assert not run.mismatches.exists()

@@ -428,13 +428,15 @@ class MoneyMachine(RuleBasedStateMachine):
             for part in ("paid", *PARTS):
                 assert getattr(split, part) == quantize(getattr(split, part), split.currency)
 
-        # The sandbox accepted every instruction the ledger derived.
+        # The sandbox (which enforces WeChat Pay's profit-sharing rules) accepts every instruction
+        # the ledger derives. Payments with platform-funded discounts are left out until the
+        # known bug is fixed: see test_a_split_instruction_never_asks_the_provider_for_more_than_the_buyer_paid.
         refused = list(
             ProviderCall.objects.filter(status__in=[ProviderCall.Status.FAILED, ProviderCall.Status.NOT_SUPPORTED])
+            .exclude(payment__splits__platform_discount__gt=0)
             .values_list("kind", "external_id", "last_error")
         )
-        if not os.environ.get("IGNORE_REFUSED"):  # TEMP
-            assert refused == []
+        assert refused == []
 
     def _check_capture(self, *, payment: Payment, carts: list[tuple[int, list[str]]], specs: list[ShopSpec]):
         """The capture's splits, line by line, against the rules of split.py."""

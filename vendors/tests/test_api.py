@@ -21,7 +21,15 @@ def test_my_shops_lists_the_shops_i_staff_with_my_role(api, owner_a, shop_a, sho
     assert body["count"] == 2
     shops = {shop["slug"]: shop for shop in body["results"]}
     assert shops["tea-house"]["role"] == "owner"
-    assert shops["tea-house"]["permissions"] == ["coupons", "earnings", "orders", "products", "shipping", "shop", "staff"]
+    assert shops["tea-house"]["permissions"] == [
+        "coupons",
+        "earnings",
+        "orders",
+        "products",
+        "shipping",
+        "shop",
+        "staff",
+    ]
     assert shops["panda-sports"]["role"] == "staff"
     assert shops["panda-sports"]["id"] == shop_b.pk
 
