@@ -25,7 +25,10 @@ _signer = signing.Signer(salt="shequn.referral", algorithm="sha256")
 
 
 def referral_code_for(user: User) -> str:
-    """The code to append to a product URL as ?ref= when this user shares it."""
+    """The code to append to a product URL as ?ref= when this user shares it:
+    "<user id in base 36>-<first 16 characters of the django.core.signing HMAC-SHA256 signature
+    of that id, salt "shequn.referral">", e.g. "2n9c-Xh3kq0vW8bB1sLmA". Public but unforgeable:
+    96 bits of signature, checked in constant time by referral_code_resolve."""
     value = int_to_base36(user.pk)
     return f"{value}-{_signer.signature(value)[:_SIGNATURE_LENGTH]}"
 

@@ -287,10 +287,6 @@ class CouponOutcome:
         return quantize(sum((applied.amount for applied in self.applied), Decimal(0)), self.currency)
 
 
-def coupon_is_current(coupon: Coupon, *, now: datetime) -> bool:
-    return coupon.is_active and coupon.valid_from <= now < coupon.valid_until
-
-
 def _when(moment: datetime) -> str:
     return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 

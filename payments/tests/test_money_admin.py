@@ -17,6 +17,7 @@ from catalog.tests.factories import make_category, make_product
 from marketplace.models import AuditEvent
 from marketplace.money import format_money
 from marketplace.tests.factories import UserFactory
+from orders.models import OrderLine
 from payments import ledger
 from payments.models import (
     CommissionRule,
@@ -29,6 +30,7 @@ from payments.models import (
 )
 from payments.services.payouts import payout_request
 from payments.services.reconciliation import reconcile_day
+from payments.services.refunds import refund_create
 from payments.services.settlement import settle_due
 from payments.tests.money_helpers import complete, owed_to, paid_order
 from payments.tests.reconciliation_helpers import a_day_of_money, send_all_calls
@@ -127,9 +129,6 @@ def test_the_overview_shows_a_shops_debt_after_a_claw_back_apart_from_what_other
     vendor_order = complete(order.vendor_orders.get(), delivered_days_ago=8)
     settle_due()
     payout_request(owner_type="vendor", owner_key=shop_a.pk, currency="CNY", actor=None)
-    from orders.models import OrderLine
-    from payments.services.refunds import refund_create
-
     line = OrderLine.objects.get(vendor_order=vendor_order)
     refund_create(vendor_order=vendor_order, actor=None, reason="late claim", lines=[(line, D("50.00"))])
     debt = -owed_to("vendor", shop_a.pk, ledger.AVAILABLE)
@@ -162,7 +161,11 @@ def _a_shop_with_money(index: int) -> None:
     ledger.ledger_post(
         idempotency_key=f"test:shop-{index}:capture",
         kind="capture",
-        postings=[(clearing, D("10.00")), (pending, D("-9.00")), (ledger.platform_account("commission_pending", "CNY"), D("-1.00"))],
+        postings=[
+            (clearing, D("10.00")),
+            (pending, D("-9.00")),
+            (ledger.platform_account("commission_pending", "CNY"), D("-1.00")),
+        ],
     )
     ledger.ledger_post(
         idempotency_key=f"test:shop-{index}:settle",
