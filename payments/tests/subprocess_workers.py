@@ -12,6 +12,7 @@ timeout passes and the broker puts it back in its queue.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -227,6 +228,18 @@ def broker_redeliver_unacked() -> None:
     now, with the timeout taken as already passed, instead of waiting for it (an hour)."""
     with broker_channel(visibility_timeout=0) as channel:
         channel.qos.restore_visible(num=1000)
+
+
+def broker_drop_unacked(queues: list[str]) -> None:
+    """Forgets the jobs sent to these queues and delivered but never acknowledged: their worker
+    was killed and no other worker takes its queue over."""
+    with broker_channel() as channel:
+        client = channel.client
+        for tag, delivered in client.hgetall(channel.unacked_key).items():
+            _message, _exchange, routing_key = json.loads(delivered)
+            if routing_key in queues:
+                client.hdel(channel.unacked_key, tag)
+                client.zrem(channel.unacked_index_key, tag)
 
 
 def broker_purge(queues: list[str]) -> None:

@@ -31,8 +31,16 @@ from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.test import Client, override_settings
 from django.utils import timezone
-from hypothesis import HealthCheck, Phase, settings, strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from catalog.tests.factories import make_category, make_product
 from marketplace.money import exponent, quantize, round_half_up
@@ -60,7 +68,7 @@ from payments.services.payouts import PayoutRefused, available_money, payout_req
 from payments.services.refunds import RefundRefused, line_refund_amount, refund_create
 from payments.services.settlement import settle_due
 from payments.tests.helpers import body_for, deliver
-from payments.tests.money_helpers import complete, ledger_snapshot, pay
+from payments.tests.money_helpers import complete, ledger_snapshot, paid_order, pay
 from payments.tests.order_builders import LineSpec, ShopSpec, discounted_order
 from vendors.tests.factories import VendorFactory
 
@@ -71,15 +79,30 @@ PARTS = ("platform_discount", "commission", "referral", "fee", "tax", "vendor_am
 CATEGORIES = ("root", "child", "other")  # child is under root; other is a second root
 DUE, NOT_DUE = 8, 2  # days since delivery; the return window is settings.RETURN_WINDOW_DAYS (7)
 
+# Refusals by the sandbox that the known bugs explain; remove each line when its bug is fixed
+# (its xfail test then passes and, being strict, fails the run as a reminder).
+KNOWN_BUG_REFUSALS = (
+    # Bug 1: the split instruction includes the platform-funded discount the buyer never paid.
+    Q(
+        kind=ProviderCall.Kind.SPLIT,
+        last_error__contains="exceeds the unsplit",
+        payment__splits__platform_discount__gt=0,
+    )
+    # Bug 2: a refund after the split returns the shop's and referrers' shares, not the commission.
+    | Q(kind=ProviderCall.Kind.REFUND, last_error__contains="not split out: return the split first")
+    # Bug 3: after netting, a split return asks the shop for more than that split paid it.
+    | Q(kind=ProviderCall.Kind.SPLIT_RETURN, last_error__contains="still has from this split")
+    | Q(kind=ProviderCall.Kind.REFUND, last_error__contains="still has from this split")
+)
+
 _EXPLORE = int(os.environ.get("MONEY_PROPERTIES_EXPLORE", "0"))
 MONEY_SETTINGS = settings(
-    max_examples=_EXPLORE or 12,
-    stateful_step_count=14,
+    max_examples=_EXPLORE or 8,
+    stateful_step_count=12,
     derandomize=not _EXPLORE,
     database=None,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-    phases=[Phase.explicit, Phase.reuse, Phase.generate] if os.environ.get("NOSHRINK") else list(Phase),  # TEMP
 )
 
 
@@ -204,7 +227,8 @@ class MoneyMachine(RuleBasedStateMachine):
         carts = [(index, self._draw_cart(data, index, currency)) for index in shop_indexes]
         specs = [spec for _index, (spec, _keys) in carts]
         if all(
-            spec.shipping == 0 and all(line.line_total(currency) == line.shop_discount + line.platform_discount for line in spec.lines)
+            spec.shipping == 0
+            and all(line.line_total(currency) == line.shop_discount + line.platform_discount for line in spec.lines)
             for spec in specs
         ):
             # A zero order is never sent to a provider: the first shop charges one minor unit of shipping.
@@ -250,7 +274,8 @@ class MoneyMachine(RuleBasedStateMachine):
         vendor_order_id = data.draw(st.sampled_from(sorted(by_vendor_order)), label="shop order")
         candidates = by_vendor_order[vendor_order_id]
         chosen = data.draw(
-            st.lists(st.sampled_from(candidates), min_size=1, max_size=3, unique_by=lambda split: split.pk), label="splits"
+            st.lists(st.sampled_from(candidates), min_size=1, max_size=3, unique_by=lambda split: split.pk),
+            label="splits",
         )
         currency = chosen[0].currency
         lines, quantities, shipping = [], {}, ZERO
@@ -263,7 +288,10 @@ class MoneyMachine(RuleBasedStateMachine):
                 quantity = data.draw(st.integers(1, line.quantity - already), label="quantity")
                 amount = line_refund_amount(order_line=line, quantity=quantity, already_quantity=already)
             else:
-                quantity, amount = 0, minor(data.draw(st.integers(1, to_units(left, currency)), label="amount"), currency)
+                quantity, amount = (
+                    0,
+                    minor(data.draw(st.integers(1, to_units(left, currency)), label="amount"), currency),
+                )
             wanted[split.pk] = (amount, quantity)
             if line is None:
                 shipping = amount
@@ -277,7 +305,12 @@ class MoneyMachine(RuleBasedStateMachine):
             self._assert_refused_and_nothing_written(vendor_order, lines, shipping, quantities)
             return
         refund = refund_create(
-            vendor_order=vendor_order, actor=None, reason="property", lines=lines, shipping=shipping, quantities=quantities
+            vendor_order=vendor_order,
+            actor=None,
+            reason="property",
+            lines=lines,
+            shipping=shipping,
+            quantities=quantities,
         )
         assert refund.amount == total
         assert refund.after_settlement == (vendor_order_id in self.settled)
@@ -300,7 +333,12 @@ class MoneyMachine(RuleBasedStateMachine):
         before = self._state()
         with pytest.raises(RefundRefused):
             refund_create(
-                vendor_order=vendor_order, actor=None, reason="too much", lines=lines, shipping=shipping, quantities=quantities
+                vendor_order=vendor_order,
+                actor=None,
+                reason="too much",
+                lines=lines,
+                shipping=shipping,
+                quantities=quantities,
             )
         assert self._state() == before
 
@@ -330,7 +368,7 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @rule()
     def send_due_provider_calls(self):
-        calls_send_due()
+        self._drain_calls()
 
     @rule(data=st.data())
     def request_a_payout(self, data):
@@ -349,9 +387,13 @@ class MoneyMachine(RuleBasedStateMachine):
             return
         everything = data.draw(st.booleans(), label="everything")
         amount = None if everything else minor(data.draw(st.integers(1, to_units(available, currency))), currency)
-        payout = payout_request(owner_type=owner_type, owner_key=owner_key, currency=currency, actor=None, amount=amount)
+        payout = payout_request(
+            owner_type=owner_type, owner_key=owner_key, currency=currency, actor=None, amount=amount
+        )
         assert payout.amount == (available if everything else amount)
-        assert available_money(owner_type=owner_type, owner_key=owner_key, currency=currency) == available - payout.amount
+        assert (
+            available_money(owner_type=owner_type, owner_key=owner_key, currency=currency) == available - payout.amount
+        )
 
     @precondition(lambda self: self.payments)
     @rule(data=st.data())
@@ -428,12 +470,11 @@ class MoneyMachine(RuleBasedStateMachine):
             for part in ("paid", *PARTS):
                 assert getattr(split, part) == quantize(getattr(split, part), split.currency)
 
-        # The sandbox (which enforces WeChat Pay's profit-sharing rules) accepts every instruction
-        # the ledger derives. Payments with platform-funded discounts are left out until the
-        # known bug is fixed: see test_a_split_instruction_never_asks_the_provider_for_more_than_the_buyer_paid.
+        # The sandbox, which enforces WeChat Pay's profit-sharing rules, accepts every instruction
+        # the ledger derives (but for the known bugs, each proven by a strict xfail test below).
         refused = list(
             ProviderCall.objects.filter(status__in=[ProviderCall.Status.FAILED, ProviderCall.Status.NOT_SUPPORTED])
-            .exclude(payment__splits__platform_discount__gt=0)
+            .exclude(KNOWN_BUG_REFUSALS)
             .values_list("kind", "external_id", "last_error")
         )
         assert refused == []
@@ -521,3 +562,99 @@ class MoneyMachine(RuleBasedStateMachine):
 def test_every_money_invariant_holds_after_every_step_of_random_orders_refunds_settlements_and_payouts():
     cast = _cast()
     run_state_machine_as_test(lambda: MoneyMachine(cast), settings=MONEY_SETTINGS)
+
+
+# --- Known bugs, each as its smallest failing story (strict: a fix turns them into failures
+# --- reminding to drop the marker and the matching line of KNOWN_BUG_REFUSALS) ---------------
+
+
+def _send_all_calls() -> None:
+    for _ in range(10):
+        if not calls_send_due():
+            return
+
+
+@pytest.fixture
+def teapot(shop_a):
+    return make_product(vendor=shop_a, title="Teapot", variants=[{"sku": "TP-100", "price": "100.00", "stock": 50}])
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug 1: settlement.split_receivers pays the shop its share including the platform-funded discount "
+    "out of the buyer's payment, so the split asks the provider for more than the buyer paid",
+)
+def test_a_split_instruction_never_asks_the_provider_for_more_than_the_buyer_paid(buyer, shop_a, teapot, settings):
+    settings.SANDBOX_FEE_RATE = D("0")
+    # 100.00 with a 10.00 platform coupon: the buyer pays 90.00; the shop's share is 95.00
+    # (100.00 less 5% commission), of which the platform owes the 10.00 it funded.
+    order = discounted_order(
+        buyer=buyer,
+        shops=[
+            ShopSpec(
+                vendor=shop_a,
+                shipping=ZERO,
+                lines=[
+                    LineSpec(
+                        variant=teapot.variants.get(), unit_price=D("100.00"), quantity=1, platform_discount=D("10.00")
+                    )
+                ],
+            )
+        ],
+    )
+    pay(order)
+    vendor_order = complete(order.vendor_orders.get(), delivered_days_ago=DUE)
+    settle_due()
+    _send_all_calls()
+    split = ProviderCall.objects.get(external_id=f"split-{vendor_order.pk}")
+    # Actual: failed, "split 100.00 exceeds the unsplit 90.00" (shop 95.00 + platform 5.00).
+    assert (split.status, split.last_error) == (ProviderCall.Status.SUCCEEDED, "")
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug 2: a refund after the split returns the shop's and referrers' shares but never the platform's "
+    "commission, so the provider does not hold the money to refund and refuses",
+)
+def test_a_refund_after_the_split_gets_the_whole_amount_back_from_the_receivers(buyer, shop_a, teapot, settings):
+    settings.SANDBOX_FEE_RATE = D("0")
+    order, _payment = paid_order(buyer=buyer, items={shop_a: [(teapot.variants.get(), 1)]}, shipping="0.00")
+    vendor_order = complete(order.vendor_orders.get(), delivered_days_ago=DUE)
+    settle_due()  # the split: shop 95.00, platform 5.00
+    line = OrderLine.objects.get(vendor_order=vendor_order)
+    refund = refund_create(vendor_order=vendor_order, actor=None, reason="broken", lines=[(line, D("50.00"))])
+    _send_all_calls()
+    refund.refresh_from_db()
+    # Actual: failed, "refund 50.00 exceeds the 47.50 not split out: return the split first".
+    assert refund.status == Refund.Status.SUCCEEDED, refund.call.last_error
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug 3: after a debt was netted from a split, a refund of that order asks the shop to return its "
+    "whole share, more than that split paid it, and the provider refuses (invariant 21)",
+)
+def test_a_refund_after_netting_asks_the_shop_back_no_more_than_the_split_paid_it(buyer, shop_a, teapot, settings):
+    settings.SANDBOX_FEE_RATE = D("0")
+    first, _payment = paid_order(buyer=buyer, items={shop_a: [(teapot.variants.get(), 1)]}, shipping="0.00")
+    first_order = complete(first.vendor_orders.get(), delivered_days_ago=DUE)
+    settle_due()
+    payout_request(owner_type="vendor", owner_key=shop_a.pk, currency="CNY", actor=None)  # 95.00 paid out
+    first_line = OrderLine.objects.get(vendor_order=first_order)
+    refund_create(vendor_order=first_order, actor=None, reason="late", lines=[(first_line, D("40.00"))])
+    # The shop now owes 38.00; the next settlement nets it: the split pays the shop 57.00 of its 95.00.
+    second, _payment = paid_order(buyer=buyer, items={shop_a: [(teapot.variants.get(), 1)]}, shipping="0.00")
+    second_order = complete(second.vendor_orders.get(), delivered_days_ago=DUE)
+    settle_due()
+    assert Settlement.objects.get(vendor_order=second_order).netted == D("38.00")
+    second_line = OrderLine.objects.get(vendor_order=second_order)
+    refund_create(vendor_order=second_order, actor=None, reason="broken", lines=[(second_line, D("100.00"))])
+    _send_all_calls()
+    returns = ProviderCall.objects.filter(
+        kind=ProviderCall.Kind.SPLIT_RETURN, payload__split_external_id=f"split-{second_order.pk}"
+    )
+    # Actual: failed, "return 95.00 exceeds the 57.00 sbx_vendor_<id> still has from this split".
+    assert [(call.status, call.last_error) for call in returns] == [(ProviderCall.Status.SUCCEEDED, "")]
