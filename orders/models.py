@@ -301,6 +301,10 @@ class CouponClaim(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["coupon", "user"], name="coupon_claim_once")]
 
+    def __str__(self) -> str:
+        return f"{self.coupon} claimed by {self.user_id}"
+
+
 
 class CouponRedemption(models.Model):
     """A coupon used on an order. Released (and the use given back) when the order expires or is cancelled."""
@@ -316,6 +320,10 @@ class CouponRedemption(models.Model):
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["coupon", "order"], name="coupon_once_per_order")]
         indexes = [models.Index(fields=["coupon", "buyer"], name="coupon_redemption_buyer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.coupon} on order {self.order_id}"
+
 
 
 # --- Returns and refund requests ------------------------------------------------------------
@@ -388,8 +396,15 @@ class ReturnLine(models.Model):
             models.UniqueConstraint(fields=["return_request", "order_line"], name="return_line_once"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.quantity} × line {self.order_line_id}"
+
+
 
 class ReturnPhoto(models.Model):
     return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="photos")
     image = models.ImageField(upload_to="returns/%Y/%m/")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"photo of {self.return_request_id}"

@@ -1,7 +1,6 @@
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-
-from django.conf import settings
 
 from catalog.models import Category
 from marketplace.money import CURRENCY_CHOICES, MoneyField
@@ -410,6 +409,10 @@ class LineSplit(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"split of line {self.order_line_id or 'shipping'} (shop order {self.vendor_order_id})"
+
+
 
 class ProviderCall(models.Model):
     """An outgoing instruction to a provider (outbox): sent after commit by a worker, retried with
@@ -631,6 +634,10 @@ class RefundLine(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.paid} of split {self.split_id}"
+
+
 
 # --- Bank transfer (UnionPay B2B style) -----------------------------------------------------
 
@@ -661,6 +668,10 @@ class BankTransferInstruction(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("bank transfer instruction")
         verbose_name_plural = _("bank transfer instructions")
+
+    def __str__(self) -> str:
+        return self.reference_code
+
 
 
 class BankStatementLine(models.Model):
@@ -700,6 +711,10 @@ class BankStatementLine(models.Model):
         verbose_name_plural = _("bank statement lines")
         constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="bank_line_amount_positive")]
 
+    def __str__(self) -> str:
+        return f"{self.bank_reference} {self.amount} {self.currency}"
+
+
 
 # --- Reconciliation ---------------------------------------------------------------------------
 
@@ -720,6 +735,10 @@ class ReconciliationRun(models.Model):
         verbose_name_plural = _("reconciliation runs")
         constraints = [models.UniqueConstraint(fields=["provider", "day"], name="reconciliation_run_once_per_day")]
 
+    def __str__(self) -> str:
+        return f"{self.provider} {self.day}"
+
+
 
 class ReconciliationMismatch(models.Model):
     run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="mismatches")
@@ -739,3 +758,6 @@ class ReconciliationMismatch(models.Model):
         ordering = ["run", "id"]
         verbose_name = _("reconciliation mismatch")
         verbose_name_plural = _("reconciliation mismatches")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.reference}"
