@@ -181,7 +181,7 @@ def _refund_entry(*, reference, payment: Payment, vendor_order: VendorOrder, ref
 
 
 def _refund_calls(*, refund: Refund, refund_lines: list[RefundLine], settlement: Settlement | None) -> None:
-    """Split returns for receivers the provider already paid (vendor, referrers), then the refund."""
+    """Split returns for every receiver the provider already paid (shop, referrers, the platform), then the refund."""
     payment = refund.payment
     last = None
     instruction = settlement.instruction if settlement else None
@@ -194,6 +194,8 @@ def _refund_calls(*, refund: Refund, refund_lines: list[RefundLine], settlement:
             if line.referral:
                 referrals[line.split.referrer_id] = referrals.get(line.split.referrer_id, ZERO) + line.referral
         shares += [("referrer", str(user_id), amount) for user_id, amount in sorted(referrals.items())]
+        # The platform's commission was split out to its own receiver too: it comes back as well.
+        shares.append(("platform", "", sum((line.commission for line in refund_lines), ZERO)))
         for index, (owner_type, owner_key, amount) in enumerate(shares):
             if amount <= 0:
                 continue

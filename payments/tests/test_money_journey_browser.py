@@ -6,6 +6,7 @@ ledger still holds every invariant."""
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -33,7 +34,7 @@ def log_in(page, email: str, password: str) -> None:
     page.fill("input[name=login]", email)
     page.fill("input[name=password]", password)
     page.locator("form button[type=submit]").last.click()
-    page.wait_for_load_state()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
 def shop_share(shop, purpose: str):
@@ -125,6 +126,7 @@ def test_paid_order_is_settled_after_the_return_window_and_paid_out_to_the_shop(
     owner.get_by_role("navigation", name="Seller centre").get_by_role("link", name="Payouts").click()
     owner.wait_for_url(re.compile(r"/dashboard/earnings/payouts/$"))
     owner.get_by_role("button", name="Request payout").click()
+    expect(owner.locator(".messages")).to_contain_text(re.compile(r"Payout PO-\w+ of .+ requested\."))
     payout = Payout.objects.get(owner_type=ledger.VENDOR, owner_key=str(shop_a.pk))
     expect(owner.locator(".messages")).to_contain_text(f"Payout {payout.reference} of {share} CNY requested.")
     row = owner.get_by_test_id("payout-row")
@@ -133,7 +135,7 @@ def test_paid_order_is_settled_after_the_return_window_and_paid_out_to_the_shop(
     expect(row).to_contain_text(payout.reference)
     expect(row).to_contain_text(format_money(share))
     expect(row).to_contain_text("Paid")
-    expect(owner.get_by_test_id("balance-CNY").get_by_test_id("available")).to_have_text(format_money(0))
+    expect(owner.get_by_test_id("balance-CNY").get_by_test_id("available")).to_have_text(format_money(Decimal(0)))
     owner_context.close()
 
     payout.refresh_from_db()

@@ -246,3 +246,29 @@ def test_money_frozen_near_the_provider_deadline_is_settled_early_and_stuck_orde
     assert result == {"settled": 1, "stuck": 1}
     assert Settlement.objects.filter(vendor_order__vendor=shop_a).exists()
     assert Notification.objects.filter(user=admin_user, kind="payments.frozen_money").exists()
+
+
+def test_a_full_refund_after_the_split_returns_every_receivers_share_first_then_refunds(
+    buyer, shop_a, tea, django_capture_on_commit_callbacks
+):
+    order, payment = paid_order(buyer=buyer, items={shop_a: [(tea.variants.get(), 3)]}, shipping="0.00")
+    vendor_order = complete(order.vendor_orders.get(), delivered_days_ago=8)
+    settle_due()
+    split_call = Settlement.objects.get(vendor_order=vendor_order).instruction
+    split_call.refresh_from_db()
+    assert split_call.status == ProviderCall.Status.SUCCEEDED  # the sandbox split it
+
+    line = OrderLine.objects.get(vendor_order=vendor_order)
+    with django_capture_on_commit_callbacks(execute=True):  # the calls go out after commit
+        refund = refund_create(vendor_order=vendor_order, actor=None, reason="all broken", lines=[(line, D("99.99"))])
+    refund.refresh_from_db()
+    returns = ProviderCall.objects.filter(
+        kind=ProviderCall.Kind.SPLIT_RETURN, external_id__startswith=refund.reference
+    ).order_by("pk")
+    assert sorted(call.payload["owner_type"] for call in returns) == ["platform", "vendor"]
+    assert [(c.status, c.last_error) for c in returns] == [(ProviderCall.Status.SUCCEEDED, "")] * 2
+    assert refund.status == Refund.Status.SUCCEEDED
+    assert refund.call.after_id == returns.order_by("pk").last().pk  # the refund waited for the returns
+    assert owed_to("vendor", shop_a.pk, ledger.AVAILABLE) == 0
+    assert owed_to("platform", "", ledger.COMMISSION) == 0
+    assert balance("provider", "sandbox", ledger.CLEARING) == 0
