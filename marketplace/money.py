@@ -55,7 +55,8 @@ def format_money(amount: Decimal | None, currency: str = "CNY") -> str:
     if amount is None:
         return ""
     value = quantize(amount, currency)
-    return f"{SYMBOLS.get(currency, currency + ' ')}{value:,.{exponent(currency)}f}"
+    sign = "-" if value < 0 else ""
+    return f"{sign}{SYMBOLS.get(currency, currency + ' ')}{abs(value):,.{exponent(currency)}f}"
 
 
 def MoneyField(verbose_name=None, **kwargs) -> models.DecimalField:  # noqa: N802 - field factory

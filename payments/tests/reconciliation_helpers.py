@@ -21,7 +21,7 @@ def send_all_calls() -> None:
 
 
 def a_day_of_money(*, buyer, shop, variant) -> dict:
-    """Two captures, a settlement with its split, a refund after it (the shop's share returned
+    """Two captures, a settlement with its split, a refund after it (the shop's and the platform's shares returned
     first), a refund before settlement, and a payout, all sent to the sandbox gateway."""
     settled_order, settled_payment = paid_order(buyer=buyer, items={shop: [(variant, 2)]}, shipping="0.00")
     vendor_order = complete(settled_order.vendor_orders.get(), delivered_days_ago=8)

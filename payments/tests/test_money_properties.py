@@ -226,6 +226,11 @@ class MoneyMachine(RuleBasedStateMachine):
         shop_indexes = data.draw(st.lists(st.integers(0, 2), min_size=1, max_size=3, unique=True), label="shops")
         carts = [(index, self._draw_cart(data, index, currency)) for index in shop_indexes]
         specs = [spec for _index, (spec, _keys) in carts]
+        for position, spec in enumerate(specs):
+            if spec.shipping == 0 and all(line.line_total(currency) == line.shop_discount for line in spec.lines):
+                # Known bug 4 (see its xfail test): a shop order worth nothing to anybody stops the
+                # capture. Until it is fixed, such a shop charges one minor unit of shipping.
+                specs[position] = ShopSpec(vendor=spec.vendor, shipping=unit(currency), lines=spec.lines)
         if all(
             spec.shipping == 0
             and all(line.line_total(currency) == line.shop_discount + line.platform_discount for line in spec.lines)
@@ -240,15 +245,19 @@ class MoneyMachine(RuleBasedStateMachine):
 
     def _draw_cart(self, data, shop_index: int, currency: str) -> tuple[ShopSpec, list[str]]:
         max_price = 999_999 if currency == "CNY" else 9_999
-        shipping = minor(data.draw(st.integers(0, 30 * 10 ** exponent(currency)), label="shipping"), currency)
+        shipping = minor(
+            data.draw(st.just(0) | st.integers(0, 30 * 10 ** exponent(currency)), label="shipping"), currency
+        )
         lines, keys = [], []
         for _ in range(data.draw(st.integers(1, 4), label="lines")):
             key = data.draw(st.sampled_from(CATEGORIES), label="category")
             unit_price = minor(data.draw(st.integers(1, max_price), label="unit price"), currency)
             quantity = data.draw(st.integers(1, 5), label="quantity")
             total = to_units(unit_price * quantity, currency)
-            shop_discount = data.draw(st.just(0) | st.integers(0, total), label="shop discount")
-            platform_discount = data.draw(st.just(0) | st.integers(0, total - shop_discount), label="platform discount")
+            # Discounts: none, any part of the line, or all of what is left of it (boundaries matter).
+            shop_discount = data.draw(st.sampled_from([0, total]) | st.integers(0, total), label="shop discount")
+            left = total - shop_discount
+            platform_discount = data.draw(st.sampled_from([0, left]) | st.integers(0, left), label="platform discount")
             who = data.draw(st.sampled_from([None, 0, 1, "buyer"]), label="referrer")
             referrer = self.cast.buyer if who == "buyer" else None if who is None else self.cast.referrers[who]
             lines.append(
@@ -318,6 +327,28 @@ class MoneyMachine(RuleBasedStateMachine):
             self.refunded[split_id] += amount
             if amount:
                 self.refunded_quantity[split_id] += quantity
+
+    @precondition(lambda self: self._partly_refunded_splits())
+    @rule(data=st.data())
+    def refund_more_of_a_partly_refunded_line(self, data):
+        """Partial refunds of one line one after the other, down to the last minor unit, are
+        where cumulative rounding goes wrong (invariant 8)."""
+        split = data.draw(st.sampled_from(self._partly_refunded_splits()), label="split")
+        left = split.paid - self.refunded[split.pk]
+        amount = (
+            left
+            if data.draw(st.booleans(), label="the rest")
+            else minor(data.draw(st.integers(1, to_units(left, split.currency)), label="amount"), split.currency)
+        )
+        line = split.order_line
+        refund_create(
+            vendor_order=split.vendor_order,
+            actor=None,
+            reason="property",
+            lines=[] if line is None else [(line, amount)],
+            shipping=amount if line is None else ZERO,
+        )
+        self.refunded[split.pk] += amount
 
     @precondition(lambda self: self.payments)
     @rule(data=st.data())
@@ -531,6 +562,16 @@ class MoneyMachine(RuleBasedStateMachine):
             if split.paid - self.refunded[split.pk] > 0
         ]
 
+    def _partly_refunded_splits(self) -> list[LineSplit]:
+        partly = [pk for pk, refunded in self.refunded.items() if refunded > 0]
+        return [
+            split
+            for split in LineSplit.objects.filter(pk__in=partly)
+            .select_related("order_line", "vendor_order")
+            .order_by("pk")
+            if split.paid - self.refunded[split.pk] > 0
+        ]
+
     def _uncompleted(self) -> list[VendorOrder]:
         return list(
             VendorOrder.objects.filter(order__payments__status=Payment.Status.CAPTURED)
@@ -658,3 +699,34 @@ def test_a_refund_after_netting_asks_the_shop_back_no_more_than_the_split_paid_i
     )
     # Actual: failed, "return 95.00 exceeds the 57.00 sbx_vendor_<id> still has from this split".
     assert [(call.status, call.last_error) for call in returns] == [(ProviderCall.Status.SUCCEEDED, "")]
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug 4: a shop order worth nothing to anybody (its own coupon covers it, free shipping) makes "
+    "split.capture_post post an entry without postings; the ledger refuses it and with it the whole capture, "
+    "so the provider's notification of a paid order is answered 400",
+)
+def test_a_shop_order_its_own_coupon_pays_for_entirely_does_not_stop_the_capture(buyer, shop_a, shop_b, teapot):
+    cups = make_product(vendor=shop_b, title="Cups", variants=[{"sku": "CUP-20", "price": "20.00", "stock": 50}])
+    order = discounted_order(
+        buyer=buyer,
+        shops=[
+            ShopSpec(
+                vendor=shop_a,
+                shipping=ZERO,
+                lines=[LineSpec(variant=teapot.variants.get(), unit_price=D("100.00"), quantity=1)],
+            ),
+            ShopSpec(  # a 20.00 shop coupon on the 20.00 cups, free shipping
+                vendor=shop_b,
+                shipping=ZERO,
+                lines=[
+                    LineSpec(variant=cups.variants.get(), unit_price=D("20.00"), quantity=1, shop_discount=D("20.00"))
+                ],
+            ),
+        ],
+    )
+    # Actual: the webhook answers 400 {"message": "an entry needs at least two postings"}.
+    payment = pay(order)
+    assert payment.status == Payment.Status.CAPTURED

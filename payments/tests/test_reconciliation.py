@@ -82,7 +82,7 @@ def test_a_clean_day_at_the_sandbox_reconciles_with_no_mismatch(money_day, today
 
     assert open_mismatches(run) == []
     assert run.mismatch_count == 0
-    assert run.records_compared == 7  # 2 captures, 1 split, 1 split return, 2 refunds, 1 payout
+    assert run.records_compared == 8  # 2 captures, 1 split, 2 split returns (shop, platform), 2 refunds, 1 payout
     assert run.finished_at is not None
     assert AuditEvent.objects.filter(action="reconciliation.run", object_id=str(run.pk)).exists()
 
