@@ -27,7 +27,9 @@ class CouponForm(forms.Form):
     claimable = forms.BooleanField(label=_("Buyers can claim it on the shop page"), required=False)
     kind = forms.ChoiceField(label=_("Kind"), choices=Coupon.Kind.choices)
     value = forms.CharField(
-        label=_("Value"), max_length=20, help_text=_("An amount, or a percentage such as 10 for 10% off.")
+        label=_("Value"),
+        max_length=20,
+        help_text=_("An amount, or a percentage such as 10 for ten percent off."),
     )
     max_discount = forms.CharField(
         label=_("Largest discount"), max_length=20, required=False, help_text=_("For percentages; empty: no cap.")

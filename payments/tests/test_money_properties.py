@@ -6,8 +6,8 @@ decoys) and then random steps against it:
 - pay a new random order through the sandbox: CNY or JPY, 1–3 shops, 1–4 lines each (unit
   price, quantity 1–5), shipping 0–30, shop and platform discounts per line, a referrer (or
   none, or the buyer themself) with a referral rate 0–30% (above the platform maximum too);
-- refund random quantities or amounts of random lines and shipping (and ask for more than is
-  left: refused, nothing written);
+- refund random quantities or amounts of random lines and shipping, again and again down to
+  the last minor unit (and ask for more than is left: refused, nothing written);
 - complete a shop order delivered 8 days ago (due) or 2 days ago (not due);
 - settle (in small batches, sometimes twice), send the due provider calls, request payouts
   (refused when nothing is available), replay the sandbox's notification of a payment.
@@ -16,7 +16,11 @@ hold; each capture is also checked line by line against the rules written in spl
 
 Each example runs inside a savepoint rolled back at its end, so each starts from a clean
 ledger. Deterministic in CI (derandomize); `MONEY_PROPERTIES_EXPLORE=<n>` runs n random
-examples instead, to hunt for new counter-examples locally.
+examples of up to 25 steps instead, to hunt for new counter-examples locally.
+
+The bugs these properties found are at the end of the module, each as its smallest failing
+story marked xfail(strict=True); KNOWN_BUG_REFUSALS and one guard in pay_a_new_order keep the
+random run clear of them until they are fixed.
 """
 
 import os
@@ -60,6 +64,7 @@ from payments.models import (
     Refund,
     RefundLine,
     SandboxCharge,
+    SandboxOperation,
     Settlement,
     WebhookEvent,
 )
@@ -98,7 +103,7 @@ KNOWN_BUG_REFUSALS = (
 _EXPLORE = int(os.environ.get("MONEY_PROPERTIES_EXPLORE", "0"))
 MONEY_SETTINGS = settings(
     max_examples=_EXPLORE or 8,
-    stateful_step_count=12,
+    stateful_step_count=25 if _EXPLORE else 12,
     derandomize=not _EXPLORE,
     database=None,
     deadline=None,
@@ -509,6 +514,16 @@ class MoneyMachine(RuleBasedStateMachine):
             .values_list("kind", "external_id", "last_error")
         )
         assert refused == []
+
+        # The provider's own records agree with ours: the refunds it made and the payouts it sent
+        # are exactly the ones the ledger confirmed, for the same amounts (invariants 7 and 11).
+        done = SandboxOperation.objects.filter(status=SandboxOperation.Status.SUCCEEDED)
+        assert sorted(done.filter(kind=SandboxOperation.Kind.REFUND).values_list("external_id", "amount")) == sorted(
+            Refund.objects.filter(status=Refund.Status.SUCCEEDED).values_list("reference", "amount")
+        )
+        assert sorted(done.filter(kind=SandboxOperation.Kind.PAYOUT).values_list("external_id", "amount")) == sorted(
+            Payout.objects.filter(status=Payout.Status.PAID).values_list("reference", "amount")
+        )
 
     def _check_capture(self, *, payment: Payment, carts: list[tuple[int, list[str]]], specs: list[ShopSpec]):
         """The capture's splits, line by line, against the rules of split.py."""
