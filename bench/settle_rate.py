@@ -57,8 +57,12 @@ def prepare(orders: int) -> None:
     buyer = User.objects.create_user(email="bench.buyer@example.com", password=None)
     shops = [
         Vendor.objects.create(
-            name=f"Bench shop {n}", slug=f"bench-shop-{n}", legal_kind="business", shop_type="brand",
-            contact_email=f"shop{n}@example.com", status="active",
+            name=f"Bench shop {n}",
+            slug=f"bench-shop-{n}",
+            legal_kind="business",
+            shop_type="brand",
+            contact_email=f"shop{n}@example.com",
+            status="active",
         )
         for n in range(SHOPS)
     ]
@@ -166,7 +170,10 @@ def plain_insert_client(rows: int) -> float:
             params = []
             for n in range(start, start + count):
                 params += [n, "12.34", "CNY"]
-            cursor.execute(f"INSERT INTO bench_plain_insert (vendor_order_id, amount, currency, created_at) VALUES {values}", params)
+            cursor.execute(
+                f"INSERT INTO bench_plain_insert (vendor_order_id, amount, currency, created_at) VALUES {values}",
+                params,
+            )
     connection.commit() if not connection.get_autocommit() else None
     return time.perf_counter() - started
 
@@ -208,13 +215,19 @@ def main() -> int:
     result = settlement.settle_due()
     settle_seconds = time.perf_counter() - started
     settle_rate = result.settled / settle_seconds
-    print(f"   settled {result.settled:,} shop orders in {result.batches} batches: {settle_seconds:.2f} s, {settle_rate:,.0f}/s")
+    print(
+        f"   settled {result.settled:,} shop orders in {result.batches} batches: {settle_seconds:.2f} s, {settle_rate:,.0f}/s"
+    )
 
     client_seconds = plain_insert_client(args.orders)
     server_seconds = plain_insert_server(args.orders)
     client_rate, server_rate = args.orders / client_seconds, args.orders / server_seconds
-    print(f"== plain bulk INSERT of {args.orders:,} rows, client multi-row batches of 1,000: {client_seconds:.2f} s, {client_rate:,.0f}/s")
-    print(f"== plain INSERT ... SELECT of {args.orders:,} rows on the server: {server_seconds:.2f} s, {server_rate:,.0f}/s")
+    print(
+        f"== plain bulk INSERT of {args.orders:,} rows, client multi-row batches of 1,000: {client_seconds:.2f} s, {client_rate:,.0f}/s"
+    )
+    print(
+        f"== plain INSERT ... SELECT of {args.orders:,} rows on the server: {server_seconds:.2f} s, {server_rate:,.0f}/s"
+    )
     print(f"== ratio settle / bulk INSERT (client batches): {settle_rate / client_rate:.2f}   (target >= 0.3)")
     print(f"== ratio settle / INSERT ... SELECT (server):    {settle_rate / server_rate:.2f}")
 

@@ -68,9 +68,9 @@ def _entries_balanced_and_keyed() -> list[str]:
     ):
         problems[entry_id].append("has no idempotency key")
     duplicated = JournalEntry.objects.values("idempotency_key").annotate(n=Count("id")).filter(n__gt=1)
-    for entry_id in JournalEntry.objects.filter(
-        idempotency_key__in=duplicated.values("idempotency_key")
-    ).values_list("id", flat=True):
+    for entry_id in JournalEntry.objects.filter(idempotency_key__in=duplicated.values("idempotency_key")).values_list(
+        "id", flat=True
+    ):
         problems[entry_id].append("shares its idempotency key with another entry")
     coarse = [currency for currency in MINOR_UNITS if exponent(currency) < 2]
     for posting in Posting.objects.filter(currency__in=coarse).only("id", "entry_id", "amount", "currency"):
@@ -96,7 +96,9 @@ def _splits_add_up() -> list[str]:
     ]
     by_vendor_order = {
         (row["payment__reference"], row["vendor_order_id"]): row["total"]
-        for row in LineSplit.objects.values("payment__reference", "vendor_order_id").annotate(total=Sum("vendor_amount"))
+        for row in LineSplit.objects.values("payment__reference", "vendor_order_id").annotate(
+            total=Sum("vendor_amount")
+        )
     }
     credited = {
         row["entry__idempotency_key"]: row["total"]
@@ -125,7 +127,9 @@ def _captures_match_payments() -> list[str]:
     problems = []
     for reference, amount in Payment.objects.filter(status=Payment.Status.CAPTURED).values_list("reference", "amount"):
         if debited.get(reference, ZERO) != amount:
-            problems.append(f"payment {reference}: captured {amount}, capture entries debit {debited.get(reference, ZERO)}")
+            problems.append(
+                f"payment {reference}: captured {amount}, capture entries debit {debited.get(reference, ZERO)}"
+            )
         debited.pop(reference, None)
     problems += [f"capture entries for {reference}, which is not a captured payment" for reference in debited]
     return problems
@@ -140,9 +144,9 @@ def _refunds_within_paid() -> list[str]:
         .annotate(total=Sum("paid"))
         .filter(total__gt=F("split__paid"))
     ]
-    for row in Refund.objects.values("payment_id", "payment__reference", "payment__amount", "payment__amount_received").annotate(
-        total=Sum("amount")
-    ):
+    for row in Refund.objects.values(
+        "payment_id", "payment__reference", "payment__amount", "payment__amount_received"
+    ).annotate(total=Sum("amount")):
         received = max(row["payment__amount"], row["payment__amount_received"])
         if row["total"] > received:
             problems.append(f"payment {row['payment__reference']}: refunds {row['total']} exceed {received} received")
@@ -197,9 +201,9 @@ def _settlements() -> list[str]:
     ]
     problems += [
         f"split instruction {external_id} has no settlement"
-        for external_id in ProviderCall.objects.filter(kind=ProviderCall.Kind.SPLIT, settlement__isnull=True).values_list(
-            "external_id", flat=True
-        )
+        for external_id in ProviderCall.objects.filter(
+            kind=ProviderCall.Kind.SPLIT, settlement__isnull=True
+        ).values_list("external_id", flat=True)
     ]
     return problems
 
@@ -255,7 +259,9 @@ def _clearing_matches_state() -> list[str]:
     ):
         expected[(provider, currency)] -= total
     for provider, currency, total in (
-        Payout.objects.filter(status=Payout.Status.PAID).values_list("provider", "currency").annotate(total=Sum("amount"))
+        Payout.objects.filter(status=Payout.Status.PAID)
+        .values_list("provider", "currency")
+        .annotate(total=Sum("amount"))
     ):
         expected[(provider, currency)] -= total
     actual = {
@@ -294,7 +300,9 @@ def _referrals() -> list[str]:
     ]
     problems += [
         f"line split {split_id}: the buyer is their own referrer"
-        for split_id in LineSplit.objects.filter(referrer_id=F("vendor_order__order__buyer_id")).values_list("id", flat=True)
+        for split_id in LineSplit.objects.filter(referrer_id=F("vendor_order__order__buyer_id")).values_list(
+            "id", flat=True
+        )
     ]
     return problems
 

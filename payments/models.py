@@ -473,6 +473,15 @@ class Settlement(models.Model):
     vendor_amount = MoneyField(_("shop's share"))
     commission = MoneyField(_("commission"))
     referral = MoneyField(_("referral commission"), default=0)
+    promotion = MoneyField(
+        _("platform-funded discount"),
+        default=0,
+        help_text=_(
+            "Platform coupons on this shop order: the buyer did not pay them, so the platform's commission "
+            "pays them to the shop in the split, and what the commission cannot cover is a subsidy the "
+            "platform owes the shop outside the split."
+        ),
+    )
     netted = MoneyField(
         _("netted against a negative balance"),
         default=0,
@@ -495,6 +504,11 @@ class Settlement(models.Model):
 
     def __str__(self) -> str:
         return f"settlement of {self.vendor_order_id}"
+
+    @property
+    def subsidy_due(self):
+        """The part of the platform coupons its commission on this shop order could not pay."""
+        return max(self.promotion - self.commission, 0)
 
 
 class ReceiverAccount(models.Model):

@@ -121,7 +121,9 @@ def _dispatch(*, provider, call: ProviderCall) -> ProviderResult:
     from payments.services import refunds, settlement
 
     if call.kind == ProviderCall.Kind.SPLIT:
-        return provider.split(call.payment, external_id=call.external_id, receivers=settlement.split_receivers(call=call))
+        return provider.split(
+            call.payment, external_id=call.external_id, receivers=settlement.split_receivers(call=call)
+        )
     if call.kind == ProviderCall.Kind.SPLIT_RETURN:
         return provider.split_return(
             call.payment,

@@ -357,7 +357,10 @@ def _capture_post(*, payment: Payment, order: Order, accepted: bool) -> None:
     else:
         split.unaccepted_capture_post(payment=payment)
         refunds.payment_refund_excess(
-            payment=payment, amount=payment.amount, actor=None, reason="Captured after the order could no longer take it"
+            payment=payment,
+            amount=payment.amount,
+            actor=None,
+            reason="Captured after the order could no longer take it",
         )
 
 

@@ -64,7 +64,8 @@ def payout_request(
             raise PayoutRefused(reason=gettext("There is no available balance to pay out."))
         if amount > available:
             raise PayoutRefused(
-                reason=gettext("At most %(amount)s %(currency)s is available.") % {"amount": available, "currency": currency}
+                reason=gettext("At most %(amount)s %(currency)s is available.")
+                % {"amount": available, "currency": currency}
             )
         receiver = receiver_account_for(owner_type=owner_type, owner_key=owner_key, provider=provider)
         if receiver is None:
@@ -75,7 +76,12 @@ def payout_request(
             kind="payout",
             postings=[
                 (account, amount),
-                (ledger.account_get_or_create(owner_type=owner_type, owner_key=owner_key, purpose=ledger.PAYOUT, currency=currency), -amount),
+                (
+                    ledger.account_get_or_create(
+                        owner_type=owner_type, owner_key=owner_key, purpose=ledger.PAYOUT, currency=currency
+                    ),
+                    -amount,
+                ),
             ],
             memo=f"Payout {reference}",
             reference={"payout": reference},
@@ -93,13 +99,17 @@ def payout_request(
         )
         call = call_enqueue(provider=provider, kind=ProviderCall.Kind.PAYOUT, external_id=reference)
         Payout.objects.filter(pk=payout.pk).update(call=call)
-        audit_record(actor=actor, action="payout.requested", obj=payout, data={"amount": str(amount), "currency": currency})
+        audit_record(
+            actor=actor, action="payout.requested", obj=payout, data={"amount": str(amount), "currency": currency}
+        )
     payout.refresh_from_db()
     return payout
 
 
 def payout_mark_sent(*, call: ProviderCall) -> None:
-    Payout.objects.filter(call=call, status=Payout.Status.REQUESTED).update(status=Payout.Status.SENT, sent_at=timezone.now())
+    Payout.objects.filter(call=call, status=Payout.Status.REQUESTED).update(
+        status=Payout.Status.SENT, sent_at=timezone.now()
+    )
 
 
 def payout_outcome(*, call: ProviderCall, succeeded: bool, detail: str) -> None:

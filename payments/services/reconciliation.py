@@ -332,8 +332,10 @@ def _calls(calls) -> dict[tuple[str, str], _Side]:
 def split_amount(settlement: Settlement) -> Decimal:
     """What a settlement's split instruction sends in total, receiver by receiver as
     payments.services.settlement.split_receivers builds it (non-positive parts are not sent)."""
-    parts = [settlement.vendor_amount - settlement.netted, settlement.referral, settlement.commission]
-    return sum((part for part in parts if part > 0), ZERO)
+    from payments.services.settlement import split_parts
+
+    referrals = {0: settlement.referral} if settlement.referral > 0 else {}  # the total is all that matters here
+    return sum((amount for _type, _key, amount in split_parts(settlement=settlement, referrals=referrals)), ZERO)
 
 
 def _ours_found_by_provider(*, provider: str, keys: set[tuple[str, str]]) -> dict[tuple[str, str], _Side]:

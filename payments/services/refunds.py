@@ -66,7 +66,12 @@ def _reversal(*, split: LineSplit, refund_paid: Decimal) -> dict[str, Decimal]:
         target = round_half_up(getattr(split, part) * fraction_num / fraction_den, split.currency)
         parts[part] = target - before[part]
     parts["vendor_amount"] = (
-        parts["paid"] + parts["platform_discount"] - parts["commission"] - parts["referral"] - parts["fee"] - parts["tax"]
+        parts["paid"]
+        + parts["platform_discount"]
+        - parts["commission"]
+        - parts["referral"]
+        - parts["fee"]
+        - parts["tax"]
     )
     return parts
 
@@ -148,7 +153,11 @@ def refund_create(
             actor=actor,
             action="refund.created",
             obj=refund,
-            data={"amount": str(refund.amount), "vendor_order": vendor_order.number, "after_settlement": refund.after_settlement},
+            data={
+                "amount": str(refund.amount),
+                "vendor_order": vendor_order.number,
+                "after_settlement": refund.after_settlement,
+            },
         )
     return refund
 
@@ -168,9 +177,7 @@ def _refund_entry(*, reference, payment: Payment, vendor_order: VendorOrder, ref
     ]
     for line in refund_lines:
         if line.referral:
-            postings.append(
-                (ledger.referrer_account(line.split.referrer_id, vendor_purpose, currency), line.referral)
-            )
+            postings.append((ledger.referrer_account(line.split.referrer_id, vendor_purpose, currency), line.referral))
     return ledger.ledger_post(
         idempotency_key=f"refund:{reference}",
         kind="refund_after_settlement" if settled else "refund",
@@ -249,8 +256,10 @@ def refund_outcome(*, call: ProviderCall, succeeded: bool, detail: str) -> None:
         Refund.objects.filter(pk=refund.pk).exclude(status=Refund.Status.SUCCEEDED).update(status=Refund.Status.FAILED)
         audit_record(actor=None, action="refund.failed", obj=refund, data={"detail": detail[:200]})
         return
-    changed = Refund.objects.filter(pk=refund.pk).exclude(status=Refund.Status.SUCCEEDED).update(
-        status=Refund.Status.SUCCEEDED, completed_at=timezone.now()
+    changed = (
+        Refund.objects.filter(pk=refund.pk)
+        .exclude(status=Refund.Status.SUCCEEDED)
+        .update(status=Refund.Status.SUCCEEDED, completed_at=timezone.now())
     )
     if not changed:
         return
@@ -313,9 +322,10 @@ def payment_refund_excess(*, payment: Payment, amount: Decimal, actor: User | No
                 memo=f"{unbooked} {currency} received on {payment.reference} that its order does not take",
                 reference={"payment": payment.reference},
             )
-        already = Refund.objects.filter(payment=payment, vendor_order__isnull=True).aggregate(total=Sum("amount"))[
-            "total"
-        ] or ZERO
+        already = (
+            Refund.objects.filter(payment=payment, vendor_order__isnull=True).aggregate(total=Sum("amount"))["total"]
+            or ZERO
+        )
         amount = min(quantize(amount, currency), received - accepted - already)
         if amount <= 0:
             return None

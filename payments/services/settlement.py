@@ -165,7 +165,7 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> None:
     # What is still pending per shop order: its splits less the refunds already made of them.
     refunded = f"""
         SELECT rl.split_id, SUM(rl.vendor_amount) AS vendor_amount, SUM(rl.commission) AS commission,
-               SUM(rl.referral) AS referral
+               SUM(rl.referral) AS referral, SUM(rl.platform_discount) AS platform_discount
         FROM {_t(RefundLine)} rl JOIN {_t(LineSplit)} s2 ON s2.id = rl.split_id
         WHERE s2.vendor_order_id {in_ids} GROUP BY rl.split_id
     """
@@ -175,7 +175,8 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> None:
         SELECT ls.vendor_order_id AS vo_id, MIN(vo.order_id) AS order_id, ls.vendor_id, ls.payment_id, ls.currency,
                SUM(ls.vendor_amount - COALESCE(r.vendor_amount, 0)) AS vendor_amount,
                SUM(ls.commission - COALESCE(r.commission, 0)) AS commission,
-               SUM(ls.referral - COALESCE(r.referral, 0)) AS referral
+               SUM(ls.referral - COALESCE(r.referral, 0)) AS referral,
+               SUM(ls.platform_discount - COALESCE(r.platform_discount, 0)) AS promotion
         FROM {_t(LineSplit)} ls LEFT JOIN ({refunded}) r ON r.split_id = ls.id
         JOIN {_t(VendorOrder)} vo ON vo.id = ls.vendor_order_id
         WHERE ls.vendor_order_id {in_ids}
@@ -199,7 +200,10 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> None:
         ledger.platform_account(ledger.COMMISSION, currency)
         ledger.platform_account(ledger.COMMISSION_PENDING, currency)
     accounts = _t(LedgerAccount)
-    for owner_type, source, owner in (("vendor", "settle_amounts", "vendor_id"), ("referrer", "settle_referrals", "referrer_id")):
+    for owner_type, source, owner in (
+        ("vendor", "settle_amounts", "vendor_id"),
+        ("referrer", "settle_referrals", "referrer_id"),
+    ):
         cursor.execute(
             f"""
             INSERT INTO {accounts} (owner_type, owner_key, purpose, currency, created_at)
@@ -286,15 +290,23 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> None:
         ORDER BY s.vo_id
         ON CONFLICT (external_id) DO NOTHING
         """,
-        [ProviderCall.Kind.SPLIT, ProviderCall.Status.PENDING, VendorOrder.Status.CANCELLED, VendorOrder.Status.CANCELLED,
-         "{}", '{"finish": true}', "{}", now],
+        [
+            ProviderCall.Kind.SPLIT,
+            ProviderCall.Status.PENDING,
+            VendorOrder.Status.CANCELLED,
+            VendorOrder.Status.CANCELLED,
+            "{}",
+            '{"finish": true}',
+            "{}",
+            now,
+        ],
     )
     # The debt is netted against the batch's shares in shop-order order.
     cursor.execute(
         f"""
         INSERT INTO {_t(Settlement)} (vendor_order_id, vendor_id, payment_id, currency, vendor_amount, commission,
-                                      referral, netted, entry_id, instruction_id, settled_at)
-        SELECT s.vo_id, s.vendor_id, s.payment_id, s.currency, s.vendor_amount, s.commission, s.referral,
+                                      referral, promotion, netted, entry_id, instruction_id, settled_at)
+        SELECT s.vo_id, s.vendor_id, s.payment_id, s.currency, s.vendor_amount, s.commission, s.referral, s.promotion,
                {least}(s.vendor_amount, {greatest}(0, COALESCE(o.owed, 0) - (
                    SUM(s.vendor_amount) OVER (PARTITION BY s.vendor_id, s.currency ORDER BY s.vo_id) - s.vendor_amount))),
                e.id, c.id, %s
@@ -316,28 +328,46 @@ def _fetch(cursor, sql: str, params=None) -> list[tuple]:
     return cursor.fetchall()
 
 
-def split_receivers(*, call: ProviderCall) -> list[Receiver]:
-    """The receivers of a settlement's split instruction, from the settlement row: the shop (its
-    share less what it owed), each referrer, and the platform's commission."""
-    settlement = Settlement.objects.select_related("payment").get(instruction=call)
-    currency, provider = settlement.currency, call.provider
-    wanted: list[tuple[str, str, Decimal]] = [("vendor", str(settlement.vendor_id), settlement.vendor_amount - settlement.netted)]
+def split_parts(*, settlement: Settlement, referrals: dict[int, Decimal]) -> list[tuple[str, str, Decimal]]:
+    """What a settlement's split instruction routes, receiver by receiver (non-positive parts are
+    not sent). Only money the buyer paid can be split: the platform coupons on the shop order
+    (`promotion`) are paid to the shop out of the platform's commission, and what the commission
+    cannot cover (Settlement.subsidy_due) is owed to the shop by the platform outside the split.
+    The shop's part is also less what it owed from earlier claw-backs (netted)."""
+    covered = min(settlement.promotion, max(settlement.commission, Decimal(0)))
+    parts = [
+        ("vendor", str(settlement.vendor_id), settlement.vendor_amount - settlement.netted - settlement.subsidy_due)
+    ]
+    parts += [("referrer", str(user_id), amount) for user_id, amount in sorted(referrals.items())]
+    parts.append(("platform", "", settlement.commission - covered))
+    return [(owner_type, owner_key, amount) for owner_type, owner_key, amount in parts if amount > 0]
+
+
+def settlement_referrals(*, settlement: Settlement) -> dict[int, Decimal]:
+    """Each referrer's share of a settled shop order: their splits less refunds before settlement."""
     referrals: dict[int, Decimal] = {}
     for split in LineSplit.objects.filter(vendor_order_id=settlement.vendor_order_id, referrer__isnull=False):
         reversed_referral = sum(
-            (line.referral for line in RefundLine.objects.filter(split=split, refund__after_settlement=False)), Decimal(0)
+            (line.referral for line in RefundLine.objects.filter(split=split, refund__after_settlement=False)),
+            Decimal(0),
         )
         referrals[split.referrer_id] = referrals.get(split.referrer_id, Decimal(0)) + split.referral - reversed_referral
-    wanted += [("referrer", str(user_id), amount) for user_id, amount in sorted(referrals.items())]
-    wanted.append(("platform", "", settlement.commission))
+    return referrals
+
+
+def split_receivers(*, call: ProviderCall) -> list[Receiver]:
+    """The receivers of a settlement's split instruction, with their accounts at the provider."""
+    settlement = Settlement.objects.select_related("payment").get(instruction=call)
     receivers = []
-    for owner_type, owner_key, amount in wanted:
-        if amount <= 0:
-            continue
-        account = receiver_account_for(owner_type=owner_type, owner_key=owner_key, provider=provider)
+    for owner_type, owner_key, amount in split_parts(
+        settlement=settlement, referrals=settlement_referrals(settlement=settlement)
+    ):
+        account = receiver_account_for(owner_type=owner_type, owner_key=owner_key, provider=call.provider)
         if account is None:
-            raise ReceiverMissing(f"{owner_type} {owner_key or 'platform'} has no receiver account at {provider}")
-        receivers.append(Receiver(account=account.account, kind=owner_type, amount=amount, description=currency))
+            raise ReceiverMissing(f"{owner_type} {owner_key or 'platform'} has no receiver account at {call.provider}")
+        receivers.append(
+            Receiver(account=account.account, kind=owner_type, amount=amount, description=settlement.currency)
+        )
     return receivers
 
 
@@ -355,17 +385,24 @@ def frozen_money_watch(*, now: datetime | None = None) -> dict[str, int]:
     payments = Payment.objects.filter(
         status=Payment.Status.CAPTURED, needs_refund=False, freeze_deadline__isnull=False, freeze_deadline__lte=horizon
     )
-    unsettled = VendorOrder.objects.filter(
-        order__payments__in=payments, settlement__isnull=True
-    ).exclude(status=VendorOrder.Status.CANCELLED).distinct()
+    unsettled = (
+        VendorOrder.objects.filter(order__payments__in=payments, settlement__isnull=True)
+        .exclude(status=VendorOrder.Status.CANCELLED)
+        .distinct()
+    )
     completed = list(unsettled.filter(status=VendorOrder.Status.COMPLETED).values_list("pk", flat=True))
     settled = settle_due(now=now, only_ids=completed).settled if completed else 0
     stuck = list(
-        unsettled.exclude(pk__in=Settlement.objects.values("vendor_order_id")).values_list("number", "order__payments__reference", "order__payments__freeze_deadline")
+        unsettled.exclude(pk__in=Settlement.objects.values("vendor_order_id")).values_list(
+            "number", "order__payments__reference", "order__payments__freeze_deadline"
+        )
     )
     if stuck:
         admins = User.objects.filter(is_staff=True, is_active=True)
-        lines = "\n".join(f"{number}: payment {reference}, released by the provider on {deadline:%Y-%m-%d}" for number, reference, deadline in stuck)
+        lines = "\n".join(
+            f"{number}: payment {reference}, released by the provider on {deadline:%Y-%m-%d}"
+            for number, reference, deadline in stuck
+        )
         for admin in admins:
             notification_send(
                 user=admin,

@@ -55,7 +55,12 @@ def splits_build(*, payment: Payment, order: Order) -> list[LineSplit]:
     lines = list(OrderLine.objects.filter(vendor_order__order=order).order_by("vendor_order_id", "pk"))
     paid_at = order.paid_at or timezone.now()
     rates = commission_rates_for(
-        lines=[(vo.vendor_id, line.product_id_snapshot) for vo in vendor_orders for line in lines if line.vendor_order_id == vo.pk],
+        lines=[
+            (vo.vendor_id, line.product_id_snapshot)
+            for vo in vendor_orders
+            for line in lines
+            if line.vendor_order_id == vo.pk
+        ],
         at=paid_at,
     )
     parts: list[_Part] = []
@@ -77,7 +82,9 @@ def splits_build(*, payment: Payment, order: Order) -> list[LineSplit]:
             )
         if vendor_order.shipping_total > 0:
             shipping = vendor_order.shipping_total
-            parts.append(_Part(vendor_order=vendor_order, line=None, paid=shipping, platform_discount=ZERO, base=shipping))
+            parts.append(
+                _Part(vendor_order=vendor_order, line=None, paid=shipping, platform_discount=ZERO, base=shipping)
+            )
 
     total_paid = sum((part.paid for part in parts), ZERO)
     fee_total = min(fee_for(payment=payment), total_paid)
@@ -128,11 +135,14 @@ def capture_post(*, payment: Payment, order: Order) -> list[JournalEntry]:
     for split in splits:
         by_vendor_order.setdefault(split.vendor_order_id, []).append(split)
     for vendor_order_id, group in by_vendor_order.items():
-        entries.append(_capture_entry(payment=payment, vendor_order_id=vendor_order_id, splits=group))
+        entry = _capture_entry(payment=payment, vendor_order_id=vendor_order_id, splits=group)
+        if entry is not None:
+            entries.append(entry)
     return entries
 
 
-def _capture_entry(*, payment: Payment, vendor_order_id: int, splits: list[LineSplit]) -> JournalEntry:
+def _capture_entry(*, payment: Payment, vendor_order_id: int, splits: list[LineSplit]) -> JournalEntry | None:
+    """None when the shop order moves no money at all (everything free, no fee): nothing to post."""
     currency, provider = payment.currency, payment.provider
     vendor_id = splits[0].vendor_id
     postings = [
@@ -147,10 +157,13 @@ def _capture_entry(*, payment: Payment, vendor_order_id: int, splits: list[LineS
             postings.append((ledger.referrer_account(split.referrer_id, ledger.PENDING, currency), -split.referral))
         if split.tax:
             postings.append((ledger.tax_customs(currency), -split.tax))
+    postings = ledger.postings_without_zeros(postings)
+    if not postings:
+        return None
     return ledger.ledger_post(
         idempotency_key=f"capture:{payment.reference}:vo:{vendor_order_id}",
         kind="capture",
-        postings=ledger.postings_without_zeros(postings),
+        postings=postings,
         memo=f"Capture of {payment.reference} for shop order {vendor_order_id}",
         reference={"payment": payment.reference, "vendor_order": vendor_order_id},
         effective_at=payment.captured_at,

@@ -73,9 +73,7 @@ def test_shop_rule_beats_category_rule_which_beats_the_platform_default(shop_a, 
     _rule("platform", "0.0500")
     _rule("category", "0.0300", category=tea_root)  # the ancestor's rule covers the subcategory
     _rule("shop", "0.0200", vendor=shop_a)
-    rates = commission_rates_for(
-        lines=[(shop_a.pk, green_tea.pk), (shop_b.pk, other.pk)], at=timezone.now()
-    )
+    rates = commission_rates_for(lines=[(shop_a.pk, green_tea.pk), (shop_b.pk, other.pk)], at=timezone.now())
     assert rates[(shop_a.pk, green_tea.pk)] == D("0.0200")
     assert rates[(shop_b.pk, other.pk)] == D("0.0300")
 
@@ -195,7 +193,9 @@ def test_payouts_never_exceed_the_available_balance(buyer, shop_a, tea):
     settle_due()
     available = available_money(owner_type="vendor", owner_key=shop_a.pk, currency="CNY")
     with pytest.raises(PayoutRefused):
-        payout_request(owner_type="vendor", owner_key=shop_a.pk, currency="CNY", actor=None, amount=available + D("0.01"))
+        payout_request(
+            owner_type="vendor", owner_key=shop_a.pk, currency="CNY", actor=None, amount=available + D("0.01")
+        )
     payout = payout_request(owner_type="vendor", owner_key=shop_a.pk, currency="CNY", actor=None, amount=D("10.00"))
     assert payout.amount == D("10.00")
     assert AuditEvent.objects.filter(action="payout.requested", object_id=str(payout.pk)).exists()
@@ -204,7 +204,9 @@ def test_payouts_never_exceed_the_available_balance(buyer, shop_a, tea):
 
 def test_two_settlement_runs_produce_the_ledger_of_one(buyer, shop_a, shop_b, tea, cups):
     for _ in range(3):
-        order, _payment = paid_order(buyer=buyer, items={shop_a: [(tea.variants.get(), 1)], shop_b: [(cups.variants.get(), 2)]})
+        order, _payment = paid_order(
+            buyer=buyer, items={shop_a: [(tea.variants.get(), 1)], shop_b: [(cups.variants.get(), 2)]}
+        )
         for vendor_order in order.vendor_orders.all():
             complete(vendor_order, delivered_days_ago=8)
     settle_due(batch_size=2)
@@ -216,7 +218,9 @@ def test_two_settlement_runs_produce_the_ledger_of_one(buyer, shop_a, shop_b, te
 
 
 def test_ledger_check_holds_after_captures_refunds_settlements_and_payouts(buyer, shop_a, shop_b, tea, cups, capsys):
-    order, _payment = paid_order(buyer=buyer, items={shop_a: [(tea.variants.get(), 3)], shop_b: [(cups.variants.get(), 1)]})
+    order, _payment = paid_order(
+        buyer=buyer, items={shop_a: [(tea.variants.get(), 3)], shop_b: [(cups.variants.get(), 1)]}
+    )
     tea_order = order.vendor_orders.get(vendor=shop_a)
     line = OrderLine.objects.get(vendor_order=tea_order)
     refund_create(vendor_order=tea_order, actor=buyer, reason="one", lines=[(line, D("33.33"))])
@@ -236,7 +240,9 @@ def test_money_frozen_near_the_provider_deadline_is_settled_early_and_stuck_orde
     from payments.models import Payment
     from payments.services.settlement import frozen_money_watch
 
-    order, payment = paid_order(buyer=buyer, items={shop_a: [(tea.variants.get(), 1)], shop_b: [(cups.variants.get(), 1)]})
+    order, payment = paid_order(
+        buyer=buyer, items={shop_a: [(tea.variants.get(), 1)], shop_b: [(cups.variants.get(), 1)]}
+    )
     assert payment.freeze_deadline is not None  # the sandbox freezes like WeChat Pay
     complete(order.vendor_orders.get(vendor=shop_a))  # delivered today: window still open
     assert frozen_money_watch() == {"settled": 0, "stuck": 0}  # the deadline is months away
