@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -8,6 +10,16 @@ from orders.models import Order, OrderLine, ReturnRequest, VendorOrder
 from vendors.models import Vendor
 
 RATE = {"max_digits": 5, "decimal_places": 4}
+# A split's parts: vendor_amount = paid + platform_discount − commission − referral − fee − tax.
+PARTS_SUM = (
+    models.F("paid")
+    + models.F("platform_discount")
+    - models.F("commission")
+    - models.F("referral")
+    - models.F("fee")
+    - models.F("tax")
+)
+HALF_CENT = models.Value(Decimal("0.005"))
 
 
 class Payment(models.Model):
@@ -361,9 +373,7 @@ class LineSplit(models.Model):
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="splits")
     vendor_order = models.ForeignKey(VendorOrder, on_delete=models.PROTECT, related_name="splits")
-    order_line = models.OneToOneField(
-        OrderLine, null=True, blank=True, on_delete=models.PROTECT, related_name="split"
-    )
+    order_line = models.OneToOneField(OrderLine, null=True, blank=True, on_delete=models.PROTECT, related_name="split")
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
     referrer = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -387,14 +397,9 @@ class LineSplit(models.Model):
         verbose_name_plural = _("line splits")
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(
-                    vendor_amount=models.F("paid")
-                    + models.F("platform_discount")
-                    - models.F("commission")
-                    - models.F("referral")
-                    - models.F("fee")
-                    - models.F("tax")
-                ),
+                # Exact on PostgreSQL (differences are whole cents); the half-cent margin only
+                # absorbs SQLite's floating-point arithmetic in the embedded demo mode.
+                condition=models.Q(vendor_amount__gt=PARTS_SUM - HALF_CENT, vendor_amount__lt=PARTS_SUM + HALF_CENT),
                 name="line_split_parts_add_up",
             ),
             models.CheckConstraint(
@@ -411,7 +416,6 @@ class LineSplit(models.Model):
 
     def __str__(self) -> str:
         return f"split of line {self.order_line_id or 'shipping'} (shop order {self.vendor_order_id})"
-
 
 
 class ProviderCall(models.Model):
@@ -636,21 +640,15 @@ class RefundLine(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(
-                    vendor_amount=models.F("paid")
-                    + models.F("platform_discount")
-                    - models.F("commission")
-                    - models.F("referral")
-                    - models.F("fee")
-                    - models.F("tax")
-                ),
+                # Exact on PostgreSQL (differences are whole cents); the half-cent margin only
+                # absorbs SQLite's floating-point arithmetic in the embedded demo mode.
+                condition=models.Q(vendor_amount__gt=PARTS_SUM - HALF_CENT, vendor_amount__lt=PARTS_SUM + HALF_CENT),
                 name="refund_line_parts_add_up",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.paid} of split {self.split_id}"
-
 
 
 # --- Bank transfer (UnionPay B2B style) -----------------------------------------------------
@@ -685,7 +683,6 @@ class BankTransferInstruction(models.Model):
 
     def __str__(self) -> str:
         return self.reference_code
-
 
 
 class BankStatementLine(models.Model):
@@ -729,7 +726,6 @@ class BankStatementLine(models.Model):
         return f"{self.bank_reference} {self.amount} {self.currency}"
 
 
-
 # --- Reconciliation ---------------------------------------------------------------------------
 
 
@@ -751,7 +747,6 @@ class ReconciliationRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.day}"
-
 
 
 class ReconciliationMismatch(models.Model):

@@ -207,7 +207,7 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> None:
         cursor.execute(
             f"""
             INSERT INTO {accounts} (owner_type, owner_key, purpose, currency, created_at)
-            SELECT DISTINCT %s, CAST({owner} AS {key}), %s, currency, %s FROM {source}
+            SELECT DISTINCT %s, CAST({owner} AS {key}), %s, currency, %s FROM {source} WHERE 1 = 1
             ON CONFLICT (owner_type, owner_key, purpose, currency) DO NOTHING
             """,
             [owner_type, ledger.AVAILABLE, now],
