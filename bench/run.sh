@@ -11,6 +11,8 @@
 #   BENCH_PORT          8765       gunicorn port on 127.0.0.1
 #   BENCH_ORDER_SECONDS 10         seconds of the order-rate race (0 skips it)
 #   BENCH_SEARCH_EN / BENCH_SEARCH_ZH  the words searched (default smartphone / 绿茶)
+#   BENCH_SETTLE_ORDERS 100000     shop orders settled by bench/settle_rate.py (0 skips it)
+#   BENCH_SETTLE_DATABASE_URL      .../shequn_settle_bench (dropped and created each run)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -129,4 +131,16 @@ if [ "$ORDER_SECONDS" != "0" ]; then
   # threads in one process, where Python's GIL is the ceiling.
   "$PY" bench/order_rate.py --threads 16 --processes 2 --seconds "$ORDER_SECONDS" --pgbench
   "$PY" bench/order_rate.py --threads 16 --processes 1 --seconds "$ORDER_SECONDS"
+fi
+
+SETTLE_ORDERS="${BENCH_SETTLE_ORDERS:-100000}"
+if [ "$SETTLE_ORDERS" != "0" ]; then
+  echo
+  echo "== Settlement of $SETTLE_ORDERS completed shop orders in one run, next to a plain bulk INSERT"
+  # A fresh database each time: settling is append-only (entries cannot be deleted), so a run
+  # cannot be undone and repeated on the same data.
+  SETTLE_URL="${BENCH_SETTLE_DATABASE_URL:-${DB_URL%/*}/shequn_settle_bench}"
+  SETTLE_DB="${SETTLE_URL##*/}"
+  psql "${SETTLE_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS $SETTLE_DB" -c "CREATE DATABASE $SETTLE_DB"
+  DATABASE_URL="$SETTLE_URL" "$PY" bench/settle_rate.py --orders "$SETTLE_ORDERS"
 fi

@@ -162,6 +162,7 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> None:
     cursor.execute("DROP TABLE IF EXISTS settle_amounts")
     cursor.execute("DROP TABLE IF EXISTS settle_referrals")
     cursor.execute("DROP TABLE IF EXISTS settle_owed")
+    cursor.execute("DROP TABLE IF EXISTS settle_last")
     # What is still pending per shop order: its splits less the refunds already made of them.
     refunded = f"""
         SELECT rl.split_id, SUM(rl.vendor_amount) AS vendor_amount, SUM(rl.commission) AS commission,
@@ -269,37 +270,36 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> None:
     # The split of the payment's last shop order to settle carries {"finish": true}: once it is
     # done, the provider is told to finish splitting and unfreeze the rest (WeChat's 完结分账),
     # which split-capable providers require (calls.call_outcome queues that call).
+    moving_s = moving.replace("vendor_amount", "s.vendor_amount").replace("commission", "s.commission")
+    moving_s = moving_s.replace("referral", "s.referral")
+    cursor.execute(
+        f"""
+        CREATE TEMP TABLE settle_last AS
+        SELECT MAX(s.vo_id) AS vo_id FROM settle_amounts s
+        WHERE {moving_s}
+        GROUP BY s.order_id
+        HAVING s.order_id NOT IN (
+            SELECT vo.order_id FROM {_t(VendorOrder)} vo
+            WHERE vo.order_id IN (SELECT order_id FROM settle_amounts) AND vo.status <> %s
+              AND NOT EXISTS (SELECT 1 FROM {_t(Settlement)} st WHERE st.vendor_order_id = vo.id)
+              AND vo.id NOT IN (SELECT vo_id FROM settle_amounts))
+        """,
+        [VendorOrder.Status.CANCELLED],
+    )
     cursor.execute(
         f"""
         INSERT INTO {_t(ProviderCall)} (provider, kind, external_id, payment_id, status, payload, response,
                                         provider_reference, attempts, last_error, created_at)
         SELECT p.provider, %s, 'split-' || s.vo_id, s.payment_id, %s,
-               CASE WHEN EXISTS (
-                   SELECT 1 FROM {_t(VendorOrder)} vo2
-                   WHERE vo2.order_id = s.order_id AND vo2.id > s.vo_id AND vo2.status <> %s
-                     AND NOT EXISTS (SELECT 1 FROM {_t(Settlement)} s2 WHERE s2.vendor_order_id = vo2.id)
-               ) OR EXISTS (
-                   SELECT 1 FROM {_t(VendorOrder)} vo3
-                   WHERE vo3.order_id = s.order_id AND vo3.id < s.vo_id AND vo3.status <> %s
-                     AND NOT EXISTS (SELECT 1 FROM {_t(Settlement)} s3 WHERE s3.vendor_order_id = vo3.id)
-                     AND NOT EXISTS (SELECT 1 FROM settle_amounts s4 WHERE s4.vo_id = vo3.id)
-               ) THEN {json_text} ELSE {json_text} END,
+               CASE WHEN l.vo_id IS NULL THEN {json_text} ELSE {json_text} END,
                %s, '', 0, '', %s
         FROM settle_amounts s JOIN {_t(Payment)} p ON p.id = s.payment_id
-        WHERE {moving.replace("vendor_amount", "s.vendor_amount").replace("commission", "s.commission").replace("referral", "s.referral")}
+        LEFT JOIN settle_last l ON l.vo_id = s.vo_id
+        WHERE {moving_s}
         ORDER BY s.vo_id
         ON CONFLICT (external_id) DO NOTHING
         """,
-        [
-            ProviderCall.Kind.SPLIT,
-            ProviderCall.Status.PENDING,
-            VendorOrder.Status.CANCELLED,
-            VendorOrder.Status.CANCELLED,
-            "{}",
-            '{"finish": true}',
-            "{}",
-            now,
-        ],
+        [ProviderCall.Kind.SPLIT, ProviderCall.Status.PENDING, "{}", '{"finish": true}', "{}", now],
     )
     # The debt is netted against the batch's shares in shop-order order.
     cursor.execute(
@@ -321,6 +321,7 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> None:
     cursor.execute("DROP TABLE settle_amounts")
     cursor.execute("DROP TABLE settle_referrals")
     cursor.execute("DROP TABLE settle_owed")
+    cursor.execute("DROP TABLE settle_last")
 
 
 def _fetch(cursor, sql: str, params=None) -> list[tuple]:

@@ -18,9 +18,9 @@ Each example runs inside a savepoint rolled back at its end, so each starts from
 ledger. Deterministic in CI (derandomize); `MONEY_PROPERTIES_EXPLORE=<n>` runs n random
 examples of up to 30 steps instead, to hunt for new counter-examples locally.
 
-The bugs these properties found are at the end of the module, each as its smallest failing
-story marked xfail(strict=True); KNOWN_BUG_REFUSALS and one guard in pay_a_new_order keep the
-random run clear of them until they are fixed.
+The bugs these properties found are at the end of the module, each as its smallest story: the
+fixed ones as regression tests, the open one marked xfail(strict=True), with KNOWN_BUG_REFUSALS
+keeping the random run clear of it until it is fixed.
 """
 
 import os
@@ -76,26 +76,18 @@ PARTS = ("platform_discount", "commission", "referral", "fee", "tax", "vendor_am
 CATEGORIES = ("root", "child", "other")  # child is under root; other is a second root
 DUE, NOT_DUE = 8, 2  # days since delivery; the return window is settings.RETURN_WINDOW_DAYS (7)
 
-# Refusals by the sandbox that the known bugs explain; remove each line when its bug is fixed
-# (its xfail test then passes and, being strict, fails the run as a reminder).
+# Refusals by the sandbox that a known bug explains; remove the line when the bug is fixed (its
+# xfail test then passes and, being strict, fails the run as a reminder).
 KNOWN_BUG_REFUSALS = (
-    # Bug 1: the split instruction includes the platform-funded discount the buyer never paid.
-    Q(
-        kind=ProviderCall.Kind.SPLIT,
-        last_error__contains="exceeds the unsplit",
-        payment__splits__platform_discount__gt=0,
-    )
-    # Bug 2: a refund after the split returns the shop's and referrers' shares, not the commission.
-    | Q(kind=ProviderCall.Kind.REFUND, last_error__contains="not split out: return the split first")
     # Bug 3: after netting, a split return asks the shop for more than that split paid it.
-    | Q(kind=ProviderCall.Kind.SPLIT_RETURN, last_error__contains="still has from this split")
+    Q(kind=ProviderCall.Kind.SPLIT_RETURN, last_error__contains="still has from this split")
     | Q(kind=ProviderCall.Kind.REFUND, last_error__contains="still has from this split")
 )
 
 _EXPLORE = int(os.environ.get("MONEY_PROPERTIES_EXPLORE", "0"))
-MAX_STEPS = 30 if _EXPLORE else 18
+MAX_STEPS = 30 if _EXPLORE else 25
 MONEY_SETTINGS = settings(
-    max_examples=_EXPLORE or 6,
+    max_examples=_EXPLORE or 12,
     derandomize=not _EXPLORE,
     database=None,
     deadline=None,
@@ -242,11 +234,6 @@ class MoneyStory:
         shop_indexes = data.draw(st.lists(st.integers(0, 2), min_size=1, max_size=3, unique=True), label="shops")
         carts = [(index, self._draw_cart(data, index, currency)) for index in shop_indexes]
         specs = [spec for _index, (spec, _keys) in carts]
-        for position, spec in enumerate(specs):
-            if spec.shipping == 0 and all(line.line_total(currency) == line.shop_discount for line in spec.lines):
-                # Known bug 4 (see its xfail test): a shop order worth nothing to anybody stops the
-                # capture. Until it is fixed, such a shop charges one minor unit of shipping.
-                specs[position] = ShopSpec(vendor=spec.vendor, shipping=unit(currency), lines=spec.lines)
         if all(
             spec.shipping == 0
             and all(line.line_total(currency) == line.shop_discount + line.platform_discount for line in spec.lines)
@@ -413,8 +400,19 @@ class MoneyStory:
         parties = [("vendor", shop.pk) for shop in self.cast.shops] + [
             ("referrer", user.pk) for user in [*self.cast.referrers, self.cast.buyer]
         ]
-        owner_type, owner_key = data.draw(st.sampled_from(parties), label="party")
-        currency = data.draw(st.sampled_from(CURRENCIES), label="payout currency")
+        with_money = [
+            (row["account__owner_type"], int(row["account__owner_key"]), row["account__currency"])
+            for row in Posting.objects.filter(account__purpose=ledger.AVAILABLE)
+            .values("account__owner_type", "account__owner_key", "account__currency")
+            .annotate(total=Sum("amount"))
+            .filter(total__lt=0)
+            .order_by("account__owner_type", "account__owner_key", "account__currency")
+        ]
+        if with_money and data.draw(st.booleans(), label="a party with money available"):
+            owner_type, owner_key, currency = data.draw(st.sampled_from(with_money), label="party")
+        else:
+            owner_type, owner_key = data.draw(st.sampled_from(parties), label="party")
+            currency = data.draw(st.sampled_from(CURRENCIES), label="payout currency")
         available = available_money(owner_type=owner_type, owner_key=owner_key, currency=currency)
         if available <= 0 or data.draw(st.booleans(), label="ask too much"):
             amount = None if available <= 0 else available + minor(data.draw(st.integers(1, 1000)), currency)
@@ -506,7 +504,7 @@ class MoneyStory:
                 assert getattr(split, part) == quantize(getattr(split, part), split.currency)
 
         # The sandbox, which enforces WeChat Pay's profit-sharing rules, accepts every instruction
-        # the ledger derives (but for the known bugs, each proven by a strict xfail test below).
+        # the ledger derives (but for the known bug proven by the strict xfail test below).
         refused = list(
             ProviderCall.objects.filter(status__in=[ProviderCall.Status.FAILED, ProviderCall.Status.NOT_SUPPORTED])
             .exclude(KNOWN_BUG_REFUSALS)
@@ -642,8 +640,9 @@ def test_every_money_invariant_holds_after_every_step_of_random_orders_refunds_s
     story()
 
 
-# --- Known bugs, each as its smallest failing story (strict: a fix turns them into failures
-# --- reminding to drop the marker and the matching line of KNOWN_BUG_REFUSALS) ---------------
+# --- What the properties found, each as its smallest story: bugs 1, 2 and 4 are fixed and stay
+# --- as regression tests; bug 3 is still open (strict xfail: its fix will fail the run as a
+# --- reminder to drop the marker and its line of KNOWN_BUG_REFUSALS) ------------------------
 
 
 def _send_all_calls() -> None:
@@ -658,15 +657,12 @@ def teapot(shop_a):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug 1: settlement.split_receivers pays the shop its share including the platform-funded discount "
-    "out of the buyer's payment, so the split asks the provider for more than the buyer paid",
-)
 def test_a_split_instruction_never_asks_the_provider_for_more_than_the_buyer_paid(buyer, shop_a, teapot, settings):
+    """Bug 1 (fixed): the split paid the shop its share including the platform's coupon out of the
+    buyer's payment, asking the provider for 100.00 of a 90.00 charge, which it refused."""
     settings.SANDBOX_FEE_RATE = D("0")
     # 100.00 with a 10.00 platform coupon: the buyer pays 90.00; the shop's share is 95.00
-    # (100.00 less 5% commission), of which the platform owes the 10.00 it funded.
+    # (100.00 less 5% commission), 10.00 of it owed by the platform, which funded the coupon.
     order = discounted_order(
         buyer=buyer,
         shops=[
@@ -686,17 +682,15 @@ def test_a_split_instruction_never_asks_the_provider_for_more_than_the_buyer_pai
     settle_due()
     _send_all_calls()
     split = ProviderCall.objects.get(external_id=f"split-{vendor_order.pk}")
-    # Actual: failed, "split 100.00 exceeds the unsplit 90.00" (shop 95.00 + platform 5.00).
     assert (split.status, split.last_error) == (ProviderCall.Status.SUCCEEDED, "")
+    assert SandboxOperation.objects.get(external_id=split.external_id).amount == D("90.00")
+    assert ledger_problems() == []
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug 2: a refund after the split returns the shop's and referrers' shares but never the platform's "
-    "commission, so the provider does not hold the money to refund and refuses",
-)
 def test_a_refund_after_the_split_gets_the_whole_amount_back_from_the_receivers(buyer, shop_a, teapot, settings):
+    """Bug 2 (fixed): the platform's commission was not returned from the split, so the provider
+    did not hold the money to refund the buyer and refused."""
     settings.SANDBOX_FEE_RATE = D("0")
     order, _payment = paid_order(buyer=buyer, items={shop_a: [(teapot.variants.get(), 1)]}, shipping="0.00")
     vendor_order = complete(order.vendor_orders.get(), delivered_days_ago=DUE)
@@ -705,8 +699,11 @@ def test_a_refund_after_the_split_gets_the_whole_amount_back_from_the_receivers(
     refund = refund_create(vendor_order=vendor_order, actor=None, reason="broken", lines=[(line, D("50.00"))])
     _send_all_calls()
     refund.refresh_from_db()
-    # Actual: failed, "refund 50.00 exceeds the 47.50 not split out: return the split first".
     assert refund.status == Refund.Status.SUCCEEDED, refund.call.last_error
+    assert sorted(
+        SandboxOperation.objects.filter(kind=SandboxOperation.Kind.SPLIT_RETURN).values_list("amount", flat=True)
+    ) == [D("2.50"), D("47.50")]
+    assert ledger_problems() == []
 
 
 @pytest.mark.django_db
@@ -734,18 +731,15 @@ def test_a_refund_after_netting_asks_the_shop_back_no_more_than_the_split_paid_i
     returns = ProviderCall.objects.filter(
         kind=ProviderCall.Kind.SPLIT_RETURN, payload__split_external_id=f"split-{second_order.pk}"
     )
-    # Actual: failed, "return 95.00 exceeds the 57.00 sbx_vendor_<id> still has from this split".
+    # Actual: failed, "return 95.00 exceeds the 57.00 sbx_vendor_<id> still has from this split",
+    # and the refund waiting for it failed with it: the buyer does not get the money back.
     assert [(call.status, call.last_error) for call in returns] == [(ProviderCall.Status.SUCCEEDED, "")]
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug 4: a shop order worth nothing to anybody (its own coupon covers it, free shipping) makes "
-    "split.capture_post post an entry without postings; the ledger refuses it and with it the whole capture, "
-    "so the provider's notification of a paid order is answered 400",
-)
 def test_a_shop_order_its_own_coupon_pays_for_entirely_does_not_stop_the_capture(buyer, shop_a, shop_b, teapot):
+    """Bug 4 (fixed): a shop order worth nothing to anybody made the capture post an entry without
+    postings; the ledger refused it and with it the whole capture (the notification got a 400)."""
     cups = make_product(vendor=shop_b, title="Cups", variants=[{"sku": "CUP-20", "price": "20.00", "stock": 50}])
     order = discounted_order(
         buyer=buyer,
@@ -764,6 +758,6 @@ def test_a_shop_order_its_own_coupon_pays_for_entirely_does_not_stop_the_capture
             ),
         ],
     )
-    # Actual: the webhook answers 400 {"message": "an entry needs at least two postings"}.
     payment = pay(order)
     assert payment.status == Payment.Status.CAPTURED
+    assert ledger_problems() == []

@@ -278,3 +278,17 @@ def test_a_full_refund_after_the_split_returns_every_receivers_share_first_then_
     assert owed_to("vendor", shop_a.pk, ledger.AVAILABLE) == 0
     assert owed_to("platform", "", ledger.COMMISSION) == 0
     assert balance("provider", "sandbox", ledger.CLEARING) == 0
+
+
+def test_only_the_last_shop_order_of_a_payment_to_settle_carries_the_finish_flag(buyer, shop_a, shop_b, tea, cups):
+    order, payment = paid_order(buyer=buyer, items={shop_a: [(tea.variants.get(), 1)], shop_b: [(cups.variants.get(), 1)]})
+    first, second = order.vendor_orders.order_by("pk")
+    complete(first, delivered_days_ago=8)
+    complete(second)  # still inside its window
+    settle_due()
+    assert Settlement.objects.get(vendor_order=first).instruction.payload == {}  # another shop order is unsettled
+    VendorOrder.objects.filter(pk=second.pk).update(delivered_at=timezone.now() - timedelta(days=8))
+    settle_due()
+    assert Settlement.objects.get(vendor_order=second).instruction.payload == {"finish": True}
+    finish = ProviderCall.objects.get(kind=ProviderCall.Kind.SPLIT_FINISH, payment=payment)
+    assert finish.external_id == f"finish-{payment.reference}"
