@@ -203,7 +203,12 @@ def _refund_calls(*, refund: Refund, refund_lines: list[RefundLine], settlement:
         shares += [("referrer", str(user_id), amount) for user_id, amount in sorted(referrals.items())]
         # The platform's commission was split out to its own receiver too: it comes back as well.
         shares.append(("platform", "", sum((line.commission for line in refund_lines), ZERO)))
+        left = _left_in_split(settlement=settlement, instruction=instruction)
         for index, (owner_type, owner_key, amount) in enumerate(shares):
+            # Never ask a receiver for more than it still has from this split (invariant 21): a
+            # shop whose debt was netted got less; the rest of its claw-back stays a debt in the
+            # ledger, and the money for the buyer is the part the provider kept unsplit.
+            amount = min(amount, left.get((owner_type, owner_key), ZERO))
             if amount <= 0:
                 continue
             last = call_enqueue(
@@ -229,6 +234,25 @@ def _refund_calls(*, refund: Refund, refund_lines: list[RefundLine], settlement:
         after=last,
     )
     Refund.objects.filter(pk=refund.pk).update(call=call, status=Refund.Status.PENDING if last else Refund.Status.SENT)
+
+
+def _left_in_split(*, settlement: Settlement, instruction: ProviderCall) -> dict[tuple[str, str], Decimal]:
+    """What each receiver got from the settlement's split, less what earlier split returns took back."""
+    from payments.services.settlement import settlement_referrals, split_parts
+
+    left = {
+        (owner_type, owner_key): amount
+        for owner_type, owner_key, amount in split_parts(
+            settlement=settlement, referrals=settlement_referrals(settlement=settlement)
+        )
+    }
+    earlier = ProviderCall.objects.filter(
+        kind=ProviderCall.Kind.SPLIT_RETURN, payload__split_external_id=instruction.external_id
+    ).exclude(status=ProviderCall.Status.FAILED)
+    for payload in earlier.values_list("payload", flat=True):
+        key = (payload["owner_type"], payload["owner_key"])
+        left[key] = left.get(key, ZERO) - Decimal(payload["amount"])
+    return left
 
 
 def return_receiver(*, call: ProviderCall) -> Receiver:
