@@ -149,7 +149,11 @@ class VendorOrder(models.Model):
             models.UniqueConstraint(fields=["order", "vendor"], name="vendor_order_one_per_shop"),
             models.CheckConstraint(
                 condition=models.Q(
-                    items_total__gte=0, shipping_total__gte=0, total__gte=0, shop_discount__gte=0, platform_discount__gte=0
+                    items_total__gte=0,
+                    shipping_total__gte=0,
+                    total__gte=0,
+                    shop_discount__gte=0,
+                    platform_discount__gte=0,
                 ),
                 name="vendor_order_totals_not_negative",
             ),
@@ -255,9 +259,7 @@ class Coupon(models.Model):
     min_spend = MoneyField(_("minimum spend"), default=0)
     currency = models.CharField(_("currency"), max_length=3, choices=CURRENCY_CHOICES, default="CNY")
     products = models.ManyToManyField("catalog.Product", blank=True, related_name="+", verbose_name=_("products"))
-    categories = models.ManyToManyField(
-        "catalog.Category", blank=True, related_name="+", verbose_name=_("categories")
-    )
+    categories = models.ManyToManyField("catalog.Category", blank=True, related_name="+", verbose_name=_("categories"))
     valid_from = models.DateTimeField(_("valid from"))
     valid_until = models.DateTimeField(_("valid until"))
     total_limit = models.PositiveIntegerField(_("total uses"), null=True, blank=True, help_text=_("Empty: no limit."))
@@ -273,7 +275,9 @@ class Coupon(models.Model):
         verbose_name_plural = _("coupons")
         constraints = [
             models.CheckConstraint(
-                condition=(models.Q(funder="shop", vendor__isnull=False) | models.Q(funder="platform", vendor__isnull=True)),
+                condition=(
+                    models.Q(funder="shop", vendor__isnull=False) | models.Q(funder="platform", vendor__isnull=True)
+                ),
                 name="coupon_funder_matches_shop",
             ),
             models.CheckConstraint(condition=models.Q(value__gt=0), name="coupon_value_positive"),
@@ -284,7 +288,9 @@ class Coupon(models.Model):
                 condition=models.Q(total_limit__isnull=True) | models.Q(used_count__lte=models.F("total_limit")),
                 name="coupon_used_within_limit",
             ),
-            models.CheckConstraint(condition=models.Q(valid_until__gt=models.F("valid_from")), name="coupon_valid_period"),
+            models.CheckConstraint(
+                condition=models.Q(valid_until__gt=models.F("valid_from")), name="coupon_valid_period"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -305,7 +311,6 @@ class CouponClaim(models.Model):
         return f"{self.coupon} claimed by {self.user_id}"
 
 
-
 class CouponRedemption(models.Model):
     """A coupon used on an order. Released (and the use given back) when the order expires or is cancelled."""
 
@@ -323,7 +328,6 @@ class CouponRedemption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.coupon} on order {self.order_id}"
-
 
 
 # --- Returns and refund requests ------------------------------------------------------------
@@ -398,7 +402,6 @@ class ReturnLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × line {self.order_line_id}"
-
 
 
 class ReturnPhoto(models.Model):

@@ -121,9 +121,10 @@ def _dispatch(*, provider, call: ProviderCall) -> ProviderResult:
     from payments.services import refunds, settlement
 
     if call.kind == ProviderCall.Kind.SPLIT:
-        return provider.split(
-            call.payment, external_id=call.external_id, receivers=settlement.split_receivers(call=call)
-        )
+        receivers = settlement.split_receivers(call=call)
+        if not receivers:  # everything was paid by coupons the commission covered: nothing to route
+            return ProviderResult(status=CallResult.SUCCEEDED, detail="nothing to split")
+        return provider.split(call.payment, external_id=call.external_id, receivers=receivers)
     if call.kind == ProviderCall.Kind.SPLIT_RETURN:
         return provider.split_return(
             call.payment,

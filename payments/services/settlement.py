@@ -332,15 +332,22 @@ def _fetch(cursor, sql: str, params=None) -> list[tuple]:
 def split_parts(*, settlement: Settlement, referrals: dict[int, Decimal]) -> list[tuple[str, str, Decimal]]:
     """What a settlement's split instruction routes, receiver by receiver (non-positive parts are
     not sent). Only money the buyer paid can be split: the platform coupons on the shop order
-    (`promotion`) are paid to the shop out of the platform's commission, and what the commission
-    cannot cover (Settlement.subsidy_due) is owed to the shop by the platform outside the split.
-    The shop's part is also less what it owed from earlier claw-backs (netted)."""
+    (`promotion`) are paid out of the platform's commission, and what the commission cannot cover
+    (Settlement.subsidy_due) the platform owes outside the split — first to the shop, then, when
+    the coupon paid for more than the shop's share, to the referrers. The shop's part is also
+    less what it owed from earlier claw-backs (netted). The parts never add up to more than the
+    buyer paid less the fee."""
     covered = min(settlement.promotion, max(settlement.commission, Decimal(0)))
-    parts = [
-        ("vendor", str(settlement.vendor_id), settlement.vendor_amount - settlement.netted - settlement.subsidy_due)
-    ]
-    parts += [("referrer", str(user_id), amount) for user_id, amount in sorted(referrals.items())]
-    parts.append(("platform", "", settlement.commission - covered))
+    deficit = settlement.netted + settlement.subsidy_due
+    vendor = settlement.vendor_amount - deficit
+    deficit = max(-vendor, Decimal(0))
+    shares = []
+    for user_id, amount in sorted(referrals.items()):
+        taken = min(amount, deficit)
+        deficit -= taken
+        shares.append(("referrer", str(user_id), amount - taken))
+    parts = [("vendor", str(settlement.vendor_id), vendor), *shares]
+    parts.append(("platform", "", settlement.commission - covered - deficit))
     return [(owner_type, owner_key, amount) for owner_type, owner_key, amount in parts if amount > 0]
 
 

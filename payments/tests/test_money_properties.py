@@ -18,9 +18,8 @@ Each example runs inside a savepoint rolled back at its end, so each starts from
 ledger. Deterministic in CI (derandomize); `MONEY_PROPERTIES_EXPLORE=<n>` runs n random
 examples of up to 30 steps instead, to hunt for new counter-examples locally.
 
-The bugs these properties found are at the end of the module, each as its smallest story: the
-fixed ones as regression tests, the open one marked xfail(strict=True), with KNOWN_BUG_REFUSALS
-keeping the random run clear of it until it is fixed.
+The bugs these properties found (all fixed) stay at the end of the module, each as its smallest
+story, as regression tests.
 """
 
 import os
@@ -75,18 +74,6 @@ CURRENCIES = ["CNY", "JPY"]
 PARTS = ("platform_discount", "commission", "referral", "fee", "tax", "vendor_amount")
 CATEGORIES = ("root", "child", "other")  # child is under root; other is a second root
 DUE, NOT_DUE = 8, 2  # days since delivery; the return window is settings.RETURN_WINDOW_DAYS (7)
-
-# Refusals by the sandbox that a known bug explains; remove the line when the bug is fixed (its
-# xfail test then passes and, being strict, fails the run as a reminder).
-KNOWN_BUG_REFUSALS = (
-    # Bug 5: a referral on a line paid by a platform coupon is split out of money the buyer never paid.
-    Q(
-        kind=ProviderCall.Kind.SPLIT,
-        last_error__contains="exceeds the unsplit",
-        payment__splits__platform_discount__gt=0,
-        payment__splits__referral__gt=0,
-    )
-)
 
 _EXPLORE = int(os.environ.get("MONEY_PROPERTIES_EXPLORE", "0"))
 MAX_STEPS = 30 if _EXPLORE else 25
@@ -508,11 +495,12 @@ class MoneyStory:
                 assert getattr(split, part) == quantize(getattr(split, part), split.currency)
 
         # The sandbox, which enforces WeChat Pay's profit-sharing rules, accepts every instruction
-        # the ledger derives (but for the known bug proven by the strict xfail test below).
+        # the ledger derives: no split asks for money the charge does not hold, no split return
+        # asks a receiver for more than it got, no refund finds the money split out.
         refused = list(
-            ProviderCall.objects.filter(status__in=[ProviderCall.Status.FAILED, ProviderCall.Status.NOT_SUPPORTED])
-            .exclude(KNOWN_BUG_REFUSALS)
-            .values_list("kind", "external_id", "last_error")
+            ProviderCall.objects.filter(
+                status__in=[ProviderCall.Status.FAILED, ProviderCall.Status.NOT_SUPPORTED]
+            ).values_list("kind", "external_id", "last_error")
         )
         assert refused == []
 
@@ -644,9 +632,7 @@ def test_every_money_invariant_holds_after_every_step_of_random_orders_refunds_s
     story()
 
 
-# --- What the properties found, each as its smallest story: bugs 1 to 4 are fixed and stay as
-# --- regression tests; bug 5 is open (strict xfail: its fix fails the run as a reminder to
-# --- drop the marker and its lines of KNOWN_BUG_REFUSALS) ----------------------------------
+# --- What the properties found, each as its smallest story, kept as regression tests ----------
 
 
 def _send_all_calls() -> None:
@@ -739,15 +725,11 @@ def test_a_refund_after_netting_asks_the_shop_back_no_more_than_the_split_paid_i
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug 5: the referral is computed on the price before the platform's coupon, and split_parts sends "
-    "it in full while the shop's part, below its subsidy, is left out: the split asks the provider for more "
-    "than the buyer paid and is refused",
-)
 def test_a_referral_on_a_line_a_platform_coupon_paid_for_is_never_split_out_of_money_not_paid(
     buyer, other_buyer, shop_a, teapot, settings
 ):
+    """Bug 5 (fixed): the referral is on the price before the platform's coupon; the split sent it
+    in full while the shop's part, below its subsidy, was left out, asking for more than was paid."""
     settings.SANDBOX_FEE_RATE = D("0")
     # 100.00 less an 85.00 platform coupon: the buyer pays 15.00. Commission 5% = 5.00 and the
     # referral 20% = 20.00 are both on 100.00; the shop's share is 75.00, of which 80.00 is the
@@ -776,8 +758,56 @@ def test_a_referral_on_a_line_a_platform_coupon_paid_for_is_never_split_out_of_m
     settle_due()
     _send_all_calls()
     split = ProviderCall.objects.get(external_id=f"split-{vendor_order.pk}")
-    # Actual: failed, "split 20.00 exceeds the unsplit 15.00".
     assert (split.status, split.last_error) == (ProviderCall.Status.SUCCEEDED, "")
+    assert SandboxOperation.objects.get(external_id=split.external_id).amount <= D("15.00")
+    assert ledger_problems() == []
+
+
+@pytest.mark.django_db
+def test_a_split_never_takes_the_money_of_another_shop_order_of_the_payment(
+    buyer, other_buyer, shop_a, shop_b, teapot, settings
+):
+    """Bug 5, its quiet form (fixed): with another shop's money at the provider, the split of the
+    coupon-paid line succeeded by taking it, and the refund of that other shop order was refused."""
+    settings.SANDBOX_FEE_RATE = D("0")
+    cups = make_product(vendor=shop_b, title="Cups", variants=[{"sku": "CUP-100", "price": "100.00", "stock": 50}])
+    # Shop A: 100.00 paid by a platform coupon in full, referral 20% = 20.00. Shop B: 100.00 paid.
+    order = discounted_order(
+        buyer=buyer,
+        shops=[
+            ShopSpec(
+                vendor=shop_a,
+                shipping=ZERO,
+                lines=[
+                    LineSpec(
+                        variant=teapot.variants.get(),
+                        unit_price=D("100.00"),
+                        quantity=1,
+                        platform_discount=D("100.00"),
+                        referrer=other_buyer,
+                        referral_rate=D("0.2000"),
+                    )
+                ],
+            ),
+            ShopSpec(
+                vendor=shop_b,
+                shipping=ZERO,
+                lines=[LineSpec(variant=cups.variants.get(), unit_price=D("100.00"), quantity=1)],
+            ),
+        ],
+    )
+    pay(order)
+    settle_due()
+    complete(order.vendor_orders.get(vendor=shop_a), delivered_days_ago=DUE)
+    settle_due()
+    _send_all_calls()  # shop A's split sends the referrer 20.00 of shop B's money
+    cups_order = order.vendor_orders.get(vendor=shop_b)
+    line = OrderLine.objects.get(vendor_order=cups_order)
+    refund = refund_create(vendor_order=cups_order, actor=None, reason="broken", lines=[(line, D("100.00"))])
+    _send_all_calls()
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.SUCCEEDED, refund.call.last_error
+    assert ledger_problems() == []
 
 
 @pytest.mark.django_db

@@ -281,7 +281,9 @@ def test_a_full_refund_after_the_split_returns_every_receivers_share_first_then_
 
 
 def test_only_the_last_shop_order_of_a_payment_to_settle_carries_the_finish_flag(buyer, shop_a, shop_b, tea, cups):
-    order, payment = paid_order(buyer=buyer, items={shop_a: [(tea.variants.get(), 1)], shop_b: [(cups.variants.get(), 1)]})
+    order, payment = paid_order(
+        buyer=buyer, items={shop_a: [(tea.variants.get(), 1)], shop_b: [(cups.variants.get(), 1)]}
+    )
     first, second = order.vendor_orders.order_by("pk")
     complete(first, delivered_days_ago=8)
     complete(second)  # still inside its window
