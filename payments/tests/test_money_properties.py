@@ -835,3 +835,37 @@ def test_a_shop_order_its_own_coupon_pays_for_entirely_does_not_stop_the_capture
     payment = pay(order)
     assert payment.status == Payment.Status.CAPTURED
     assert ledger_problems() == []
+
+
+@pytest.mark.django_db
+def test_a_settlement_with_nothing_left_to_split_sends_no_empty_split(buyer, shop_a, teapot, settings):
+    """Bug 6 (fixed): a settlement whose parts were all used up still sent a split instruction
+    without receivers; the provider refused it and the payment's splitting was never finished."""
+    settings.SANDBOX_FEE_RATE = D("0")
+    # 100.00 paid by a platform coupon in full, shipping 1.00: the buyer pays 1.00, refunded before
+    # settlement. The shop is owed 95.00, all of it the platform's subsidy: nothing to split.
+    order = discounted_order(
+        buyer=buyer,
+        shops=[
+            ShopSpec(
+                vendor=shop_a,
+                shipping=D("1.00"),
+                lines=[
+                    LineSpec(
+                        variant=teapot.variants.get(), unit_price=D("100.00"), quantity=1, platform_discount=D("100.00")
+                    )
+                ],
+            )
+        ],
+    )
+    pay(order)
+    vendor_order = order.vendor_orders.get()
+    refund_create(vendor_order=vendor_order, actor=None, reason="shipping", lines=[], shipping=D("1.00"))
+    complete(vendor_order, delivered_days_ago=DUE)
+    settle_due()
+    _send_all_calls()
+    assert (
+        list(ProviderCall.objects.filter(status=ProviderCall.Status.FAILED).values_list("external_id", "last_error"))
+        == []
+    )
+    assert ledger_problems() == []
