@@ -150,18 +150,23 @@ class LedgerAccountAdmin(ReadOnlyAdmin):
         return quantize(account.balance_total or 0, account.currency)
 
 
-class PostingInline(admin.TabularInline):
-    model = Posting
-    fields = ["account", "amount", "currency"]
-    readonly_fields = fields
+class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
+    show_change_link = True
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class PostingInline(ReadOnlyInline):
+    model = Posting
+    fields = ["account", "amount", "currency"]
+    readonly_fields = fields
+    show_change_link = False
 
 
 @admin.register(JournalEntry)
@@ -184,19 +189,10 @@ class PostingAdmin(ReadOnlyAdmin):
 # --- Bank transfers -------------------------------------------------------------------------
 
 
-class BankStatementLineInline(admin.TabularInline):
+class BankStatementLineInline(ReadOnlyInline):
     model = BankStatementLine
     fields = ["bank_reference", "value_date", "amount", "currency", "payer_name", "source", "matched_by", "matched_at"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(BankTransferInstruction)
@@ -386,18 +382,6 @@ class BankStatementLineAdmin(ReadOnlyAdmin):
 
 
 # --- Split payments: read-only money records, commission rules, receivers, reconciliation ------
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(LineSplit)
