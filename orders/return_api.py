@@ -111,22 +111,33 @@ class BuyerReturnApi(APIView):
         return Response(_detail(return_selectors.return_get_for_buyer(buyer=request.user, number=number)))
 
 
-class _BuyerReturnAction(APIView):
-    permission_classes = [IsAuthenticated]
+class _ReturnAction(APIView):
+    """POST an action on one return request the actor may see; answers with the request as it is now."""
+
     input_serializer = None
+
+    def fetch(self, request, number: str) -> ReturnRequest:
+        raise NotImplementedError
 
     def act(self, request, return_request: ReturnRequest, data: dict) -> None:
         raise NotImplementedError
 
     def post(self, request, number: str):
-        return_request = return_selectors.return_get_for_buyer(buyer=request.user, number=number)
+        return_request = self.fetch(request, number)
         data = {}
         if self.input_serializer is not None:
             serializer = self.input_serializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
         self.act(request, return_request, data)
-        return Response(_detail(return_selectors.return_get_for_buyer(buyer=request.user, number=number)))
+        return Response(_detail(self.fetch(request, number)))
+
+
+class _BuyerReturnAction(_ReturnAction):
+    permission_classes = [IsAuthenticated]
+
+    def fetch(self, request, number: str) -> ReturnRequest:
+        return return_selectors.return_get_for_buyer(buyer=request.user, number=number)
 
 
 class BuyerReturnCancelApi(_BuyerReturnAction):
@@ -208,23 +219,12 @@ class VendorReturnDetailApi(APIView):
         return Response(_detail(return_selectors.return_get_for_vendor(vendor=request.vendor, number=number)))
 
 
-class _VendorReturnAction(APIView):
+class _VendorReturnAction(_ReturnAction):
     permission_classes = [VendorStaffPermission]
     vendor_permission = "orders"
-    input_serializer = None
 
-    def act(self, request, return_request: ReturnRequest, data: dict) -> None:
-        raise NotImplementedError
-
-    def post(self, request, number: str):
-        return_request = return_selectors.return_get_for_vendor(vendor=request.vendor, number=number)
-        data = {}
-        if self.input_serializer is not None:
-            serializer = self.input_serializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            data = serializer.validated_data
-        self.act(request, return_request, data)
-        return Response(_detail(return_selectors.return_get_for_vendor(vendor=request.vendor, number=number)))
+    def fetch(self, request, number: str) -> ReturnRequest:
+        return return_selectors.return_get_for_vendor(vendor=request.vendor, number=number)
 
 
 class VendorReturnAcceptApi(_VendorReturnAction):
