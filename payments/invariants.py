@@ -8,7 +8,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 
 from marketplace.money import MINOR_UNITS, exponent, quantize
 from payments import ledger
@@ -188,8 +188,12 @@ def _full_refunds_leave_zero() -> list[str]:
 
 
 def _settlements() -> list[str]:
-    """Invariants 9 and 19: settled shop orders are completed; every settlement entry has exactly
-    one split instruction and every split instruction belongs to a settlement."""
+    """Invariants 9 and 19. Settled shop orders are completed. Each settlement with money to move
+    has exactly one split instruction, the split call of its own payment, and every split call
+    belongs to a settlement. A settlement entry covers the shop's settlements of one batch (one
+    entry per shop, currency and batch): its postings are exactly their sums, so the instructions
+    of an entry route exactly what it made available. The settlement's copies of its shop
+    order's shop and payment, which carry no foreign key, match the shop order."""
     problems = [
         f"settlement of shop order {vendor_order_id} but its status is {status}"
         for vendor_order_id, status in Settlement.objects.exclude(vendor_order__status="completed").values_list(
@@ -202,9 +206,43 @@ def _settlements() -> list[str]:
             "vendor_order_id", flat=True
         )
     ]
+    instructed = list(
+        Settlement.objects.filter(instruction_id__isnull=False).values_list(
+            "vendor_order_id", "payment_id", "instruction_id"
+        )
+    )
+    calls = {
+        pk: (kind, payment_id, external_id)
+        for pk, kind, payment_id, external_id in ProviderCall.objects.filter(
+            pk__in=Settlement.objects.values("instruction_id")
+        ).values_list("pk", "kind", "payment_id", "external_id")
+    }
+    for vendor_order_id, payment_id, call_id in instructed:
+        kind, call_payment_id, external_id = calls.get(call_id, (None, None, None))
+        if (kind, call_payment_id, external_id) != (ProviderCall.Kind.SPLIT, payment_id, f"split-{vendor_order_id}"):
+            problems.append(
+                f"settlement of shop order {vendor_order_id}: its instruction is not its payment's split call "
+                f"({kind or 'missing'} {external_id or call_id})"
+            )
+    problems += [
+        f"settlement of shop order {vendor_order_id} names shop {vendor_id}, the shop order is shop {actual}"
+        for vendor_order_id, vendor_id, actual in Settlement.objects.exclude(
+            vendor_id=F("vendor_order__vendor_id")
+        ).values_list("vendor_order_id", "vendor_id", "vendor_order__vendor_id")
+    ]
+    problems += [
+        f"settlement of shop order {vendor_order_id} names payment {payment_id}, which did not pay for it"
+        for vendor_order_id, payment_id in Settlement.objects.annotate(
+            paid_by=Exists(
+                LineSplit.objects.filter(vendor_order_id=OuterRef("vendor_order_id"), payment_id=OuterRef("payment_id"))
+            )
+        )
+        .filter(paid_by=False)
+        .values_list("vendor_order_id", "payment_id")
+    ]
     problems += [
         f"settlement entry {key} has no settlement"
-        for key in JournalEntry.objects.filter(kind="settlement", settlement__isnull=True).values_list(
+        for key in JournalEntry.objects.filter(kind="settlement", settlements__isnull=True).values_list(
             "idempotency_key", flat=True
         )
     ]
@@ -214,6 +252,59 @@ def _settlements() -> list[str]:
             kind=ProviderCall.Kind.SPLIT, settlement__isnull=True
         ).values_list("external_id", flat=True)
     ]
+    problems += _settlement_entries_match()
+    return problems
+
+
+def _settlement_entries_match() -> list[str]:
+    """Each settlement entry moves exactly the sums of its settlements, for one shop: its shares
+    pending → available, the commission pending → earned, the referrals pending → available."""
+    expected: dict[int, dict] = {}
+    for entry_id, vendor_id, currency, vendor_amount, commission, referral in (
+        Settlement.objects.filter(entry__isnull=False)
+        .values_list("entry_id", "vendor_id", "currency")
+        .annotate(Sum("vendor_amount"), Sum("commission"), Sum("referral"))
+    ):
+        if entry_id in expected:
+            expected[entry_id]["shops"].add(vendor_id)
+            continue
+        expected[entry_id] = {
+            "shops": {vendor_id},
+            "currency": currency,
+            (ledger.VENDOR, ledger.PENDING): vendor_amount,
+            (ledger.VENDOR, ledger.AVAILABLE): -vendor_amount,
+            (ledger.PLATFORM, ledger.COMMISSION_PENDING): commission,
+            (ledger.PLATFORM, ledger.COMMISSION): -commission,
+            (ledger.REFERRER, ledger.PENDING): referral,
+            (ledger.REFERRER, ledger.AVAILABLE): -referral,
+        }
+    actual: dict[int, dict] = defaultdict(lambda: defaultdict(Decimal))
+    vendor_keys: dict[int, set[str]] = defaultdict(set)
+    for entry_id, owner_type, owner_key, purpose, total in (
+        Posting.objects.filter(entry__kind="settlement")
+        .values_list("entry_id", "account__owner_type", "account__owner_key", "account__purpose")
+        .annotate(total=Sum("amount"))
+    ):
+        actual[entry_id][(owner_type, purpose)] += total
+        if owner_type == ledger.VENDOR:
+            vendor_keys[entry_id].add(owner_key)
+    labels = _entry_label(set(expected) | set(actual))
+    problems = []
+    for entry_id in sorted(set(expected) | set(actual)):
+        want = expected.get(entry_id)
+        if want is None:
+            continue  # an entry with no settlement is reported above
+        if len(want["shops"]) > 1 or vendor_keys[entry_id] - {str(shop) for shop in want["shops"]}:
+            problems.append(f"settlement entry {labels.get(entry_id)} mixes shops")
+        currency = want["currency"]
+        for part, amount in want.items():
+            if part in ("shops", "currency"):
+                continue
+            if _money(actual[entry_id].get(part, ZERO), currency) != _money(amount, currency):
+                problems.append(
+                    f"settlement entry {labels.get(entry_id)} moves {actual[entry_id].get(part, ZERO)} on "
+                    f"{part[0]} {part[1]}, its settlements {amount}"
+                )
     return problems
 
 

@@ -2,6 +2,7 @@
 
 import csv
 import io
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -418,10 +419,13 @@ def vendor_statement(*, vendor: Vendor, date_from: date, date_to: date, currency
         )
         entry[row["account__purpose"]] -= row["total"]
 
-    # Order numbers and notes: settlements by their entry, orders and payouts by the reference.
-    settlements = {
-        s.entry_id: s for s in Settlement.objects.filter(entry_id__in=list(entries)).select_related("vendor_order")
-    }
+    # Order numbers and notes: settlements by their entry (one entry settles the shop's shop orders
+    # of a batch, listed one row each), orders and payouts by the reference.
+    settlements: dict[int, list[Settlement]] = defaultdict(list)
+    for settlement in (
+        Settlement.objects.filter(entry_id__in=list(entries)).select_related("vendor_order").order_by("vendor_order_id")
+    ):
+        settlements[settlement.entry_id].append(settlement)
     order_ids = {e["reference"].get("vendor_order") for e in entries.values()} - {None}
     numbers = dict(VendorOrder.objects.filter(pk__in=order_ids, vendor=vendor).values_list("pk", "number"))
     payout_refs = {e["reference"].get("payout") for e in entries.values()} - {None}
@@ -431,18 +435,11 @@ def vendor_statement(*, vendor: Vendor, date_from: date, date_to: date, currency
 
     rows = []
     running = opening.available
-    for entry_id, entry in entries.items():
+
+    def add(*, entry_id: int, entry: dict, order_number: str, pending, available, in_payout, note: str = "") -> None:
+        nonlocal running
+        running += available
         reference = entry["reference"]
-        settlement = settlements.get(entry_id)
-        order_number = settlement.vendor_order.number if settlement else numbers.get(reference.get("vendor_order"), "")
-        note = ""
-        if settlement is not None and settlement.netted:
-            note = gettext("%(amount)s of it paid off what you owed") % {
-                "amount": format_money(settlement.netted, currency)
-            }
-        elif entry["kind"] == "payout_failed":
-            note = failures.get(reference.get("payout"), "")
-        running += entry[ledger.AVAILABLE]
         rows.append(
             StatementRow(
                 entry_id=entry_id,
@@ -450,12 +447,41 @@ def vendor_statement(*, vendor: Vendor, date_from: date, date_to: date, currency
                 kind=entry["kind"],
                 order_number=order_number,
                 reference=reference.get("payout") or reference.get("refund") or reference.get("payment") or "",
-                pending=quantize(entry[ledger.PENDING], currency),
-                available=quantize(entry[ledger.AVAILABLE], currency),
-                in_payout=quantize(entry[ledger.PAYOUT], currency),
+                pending=quantize(pending, currency),
+                available=quantize(available, currency),
+                in_payout=quantize(in_payout, currency),
                 available_after=quantize(running, currency),
                 note=note,
             )
+        )
+
+    for entry_id, entry in entries.items():
+        reference = entry["reference"]
+        if entry_id in settlements:
+            for settlement in settlements[entry_id]:
+                note = ""
+                if settlement.netted:
+                    note = gettext("%(amount)s of it paid off what you owed") % {
+                        "amount": format_money(settlement.netted, currency)
+                    }
+                add(
+                    entry_id=entry_id,
+                    entry=entry,
+                    order_number=settlement.vendor_order.number,
+                    pending=-settlement.vendor_amount,
+                    available=settlement.vendor_amount,
+                    in_payout=ZERO,
+                    note=note,
+                )
+            continue
+        add(
+            entry_id=entry_id,
+            entry=entry,
+            order_number=numbers.get(reference.get("vendor_order"), ""),
+            pending=entry[ledger.PENDING],
+            available=entry[ledger.AVAILABLE],
+            in_payout=entry[ledger.PAYOUT],
+            note=failures.get(reference.get("payout"), "") if entry["kind"] == "payout_failed" else "",
         )
     return Statement(
         vendor=vendor,

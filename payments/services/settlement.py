@@ -112,20 +112,6 @@ def _due_ids(*, cutoff: datetime, batch_size: int, only_ids: list[int] | None = 
         sql += " FOR UPDATE OF vo SKIP LOCKED"
     with connection.cursor() as cursor:
         cursor.execute(sql, [VendorOrder.Status.COMPLETED, cutoff, *open_statuses, *only_params, batch_size])
-        ids = [row[0] for row in cursor.fetchall()]
-        if not ids or not _pg():
-            return ids
-        # The rows are locked now, but the query above judged "no open return" on the snapshot
-        # taken when it started: a return opened (under this row's lock) and committed just
-        # before the lock was taken would be missed. A new statement sees it.
-        in_ids, id_params = _ids_clause(ids)
-        cursor.execute(
-            f"""SELECT vo.id FROM {_t(VendorOrder)} vo WHERE vo.id {in_ids}
-                AND NOT EXISTS (SELECT 1 FROM {_t(ReturnRequest)} r
-                                WHERE r.vendor_order_id = vo.id AND r.status IN ({", ".join(["%s"] * len(open_statuses))}))
-                ORDER BY vo.id""",
-            [*id_params, *open_statuses],
-        )
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -144,25 +130,45 @@ def _settle_batch(*, cutoff: datetime, now: datetime, batch_size: int, only_ids:
             ids = _due_ids(cutoff=cutoff, batch_size=batch_size, only_ids=only_ids)
             if not ids:
                 return None
-            _write_batch(cursor=cursor, ids=ids, now=now)
+            settled = _write_batch(cursor=cursor, ids=ids, now=now)
         audit_record(
             actor=None,
             action="settlement.batch",
             obj=None,
-            data={"vendor_orders": len(ids), "first": ids[0], "last": ids[-1], "cutoff": cutoff.isoformat()},
+            data={"vendor_orders": settled, "first": ids[0], "last": ids[-1], "cutoff": cutoff.isoformat()},
         )
-    return len(ids)
+    return settled
 
 
-def _write_batch(*, cursor, ids: list[int], now: datetime) -> None:
+def _new_ids(cursor, model, order: str) -> str:
+    """An SQL expression giving each row of a SELECT a fresh primary key of `model`, so that the
+    rows a batch writes refer to each other by id instead of joining on their text keys.
+    PostgreSQL draws from the table's sequence (named once: looking it up per row costs more
+    than the draw); SQLite (embedded, one writer at a time) counts on from the largest id."""
+    if _pg():
+        sequence = _fetch(cursor, "SELECT pg_get_serial_sequence(%s, 'id')", [model._meta.db_table])[0][0]
+        return f"nextval('{sequence}')"
+    return f"(SELECT COALESCE(MAX(id), 0) FROM {_t(model)}) + ROW_NUMBER() OVER (ORDER BY {order})"
+
+
+def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
+    """Settles the locked shop orders `ids`; returns how many were settled."""
     greatest, least = ("GREATEST", "LEAST") if _pg() else ("MAX", "MIN")
     json_text = "CAST(%s AS jsonb)" if _pg() else "%s"
+    json_object = (
+        f"{'jsonb_build_object' if _pg() else 'json_object'}('vendor', vendor_id, 'shop_orders', shop_orders, "
+        "'first_vendor_order', first_vo, 'last_vendor_order', last_vo)"
+    )
     key = "VARCHAR(64)"
+    accounts = _t(LedgerAccount)
     in_ids, id_params = _ids_clause(ids)
-    cursor.execute("DROP TABLE IF EXISTS settle_amounts")
-    cursor.execute("DROP TABLE IF EXISTS settle_referrals")
-    cursor.execute("DROP TABLE IF EXISTS settle_owed")
-    cursor.execute("DROP TABLE IF EXISTS settle_last")
+    # _due_ids locked the rows, but judged "no open return" on the snapshot its statement
+    # started with: a return opened (under the row's lock) and committed just before the lock was
+    # taken would be missed. The amounts are read by a new statement, which sees it: such a shop
+    # order is left out of the batch.
+    open_statuses = list(ReturnRequest.OPEN_STATUSES)
+    for table in ("settle_batch", "settle_entries", "settle_referrals", "settle_owed", "settle_last"):
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
     # What is still pending per shop order: its splits less the refunds already made of them.
     refunded = f"""
         SELECT rl.split_id, SUM(rl.vendor_amount) AS vendor_amount, SUM(rl.commission) AS commission,
@@ -170,9 +176,7 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> None:
         FROM {_t(RefundLine)} rl JOIN {_t(LineSplit)} s2 ON s2.id = rl.split_id
         WHERE s2.vendor_order_id {in_ids} GROUP BY rl.split_id
     """
-    cursor.execute(
-        f"""
-        CREATE TEMP TABLE settle_amounts AS
+    amounts = f"""
         SELECT ls.vendor_order_id AS vo_id, MIN(vo.order_id) AS order_id, ls.vendor_id, ls.payment_id, ls.currency,
                SUM(ls.vendor_amount - COALESCE(r.vendor_amount, 0)) AS vendor_amount,
                SUM(ls.commission - COALESCE(r.commission, 0)) AS commission,
@@ -181,28 +185,56 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> None:
         FROM {_t(LineSplit)} ls LEFT JOIN ({refunded}) r ON r.split_id = ls.id
         JOIN {_t(VendorOrder)} vo ON vo.id = ls.vendor_order_id
         WHERE ls.vendor_order_id {in_ids}
+          AND NOT EXISTS (SELECT 1 FROM {_t(ReturnRequest)} rr WHERE rr.vendor_order_id = ls.vendor_order_id
+                          AND rr.status IN ({", ".join(["%s"] * len(open_statuses))}))
         GROUP BY ls.vendor_order_id, ls.vendor_id, ls.payment_id, ls.currency
+    """
+    # A shop order with nothing left to move (all refunded) gets a Settlement but no entry and
+    # no instruction. The others get the id of their split call up front, and share one entry per
+    # shop and currency in the batch (keyed by its first shop order), so that the rows of a batch
+    # refer to each other by id: no join on text keys, and the ledger grows by a few rows per shop
+    # and batch rather than five per shop order.
+    moving = "(a.vendor_amount <> 0 OR a.commission <> 0 OR a.referral <> 0)"
+    cursor.execute(
+        f"""
+        CREATE TEMP TABLE settle_batch AS
+        SELECT a.*, p.provider, a.vendor_amount * 0 AS netted,
+               CASE WHEN {moving} THEN {_new_ids(cursor, ProviderCall, "a.vo_id")} END AS call_id
+        FROM ({amounts}) a JOIN {_t(Payment)} p ON p.id = a.payment_id
+        ORDER BY a.vo_id
         """,
-        id_params + id_params,
+        id_params + id_params + open_statuses,
+    )
+    if _pg():
+        cursor.execute("ANALYZE settle_batch")  # temporary tables have no statistics until told
+    cursor.execute(
+        f"""
+        CREATE TEMP TABLE settle_entries AS
+        SELECT g.*, {_new_ids(cursor, JournalEntry, "g.first_vo")} AS entry_id
+        FROM (SELECT vendor_id, currency, MIN(vo_id) AS first_vo, MAX(vo_id) AS last_vo, COUNT(*) AS shop_orders,
+                     SUM(vendor_amount) AS vendor_amount, SUM(commission) AS commission
+              FROM settle_batch WHERE call_id IS NOT NULL GROUP BY vendor_id, currency) g
+        """
     )
     cursor.execute(
         f"""
         CREATE TEMP TABLE settle_referrals AS
-        SELECT ls.vendor_order_id AS vo_id, ls.referrer_id, ls.currency,
-               SUM(ls.referral - COALESCE(r.referral, 0)) AS amount
-        FROM {_t(LineSplit)} ls LEFT JOIN ({refunded}) r ON r.split_id = ls.id
-        WHERE ls.vendor_order_id {in_ids} AND ls.referrer_id IS NOT NULL
-        GROUP BY ls.vendor_order_id, ls.referrer_id, ls.currency
+        SELECT e.entry_id, ls.referrer_id, ls.currency, SUM(ls.referral - COALESCE(r.referral, 0)) AS amount
+        FROM settle_batch b
+        JOIN settle_entries e ON e.vendor_id = b.vendor_id AND e.currency = b.currency
+        JOIN {_t(LineSplit)} ls ON ls.vendor_order_id = b.vo_id AND ls.referrer_id IS NOT NULL
+        LEFT JOIN ({refunded}) r ON r.split_id = ls.id
+        WHERE b.referral <> 0
+        GROUP BY e.entry_id, ls.referrer_id, ls.currency
         """,
-        id_params + id_params,
+        id_params,
     )
     # Accounts the entries need (the pending ones exist since the capture).
-    for currency in {row[0] for row in _fetch(cursor, "SELECT DISTINCT currency FROM settle_amounts")}:
+    for currency in {row[0] for row in _fetch(cursor, "SELECT DISTINCT currency FROM settle_batch")}:
         ledger.platform_account(ledger.COMMISSION, currency)
         ledger.platform_account(ledger.COMMISSION_PENDING, currency)
-    accounts = _t(LedgerAccount)
     for owner_type, source, owner in (
-        ("vendor", "settle_amounts", "vendor_id"),
+        ("vendor", "settle_batch", "vendor_id"),
         ("referrer", "settle_referrals", "referrer_id"),
     ):
         cursor.execute(
@@ -221,107 +253,117 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> None:
         SELECT a.owner_key, a.currency, SUM(p.amount) AS owed
         FROM {accounts} a JOIN {_t(Posting)} p ON p.account_id = a.id
         WHERE a.owner_type = 'vendor' AND a.purpose = %s
-          AND a.owner_key IN (SELECT DISTINCT CAST(vendor_id AS {key}) FROM settle_amounts)
+          AND a.owner_key IN (SELECT DISTINCT CAST(vendor_id AS {key}) FROM settle_batch)
         GROUP BY a.owner_key, a.currency
         """,
         [ledger.AVAILABLE],
     )
 
-    moving = "(vendor_amount <> 0 OR commission <> 0 OR referral <> 0)"
+    # The debt is netted against the batch's shares in shop-order order.
     cursor.execute(
         f"""
-        INSERT INTO {_t(JournalEntry)} (idempotency_key, kind, memo, effective_at, created_at, reference, reverses_id)
-        SELECT 'settle:vo:' || vo_id, 'settlement', 'Settlement of shop order ' || vo_id, %s, %s, %s, NULL
-        FROM settle_amounts WHERE {moving}
+        UPDATE settle_batch SET netted = n.netted FROM (
+            SELECT s.vo_id, {least}(s.vendor_amount, {greatest}(0, o.owed - (
+                       SUM(s.vendor_amount) OVER (PARTITION BY s.vendor_id, s.currency ORDER BY s.vo_id)
+                       - s.vendor_amount))) AS netted
+            FROM settle_batch s
+            JOIN settle_owed o ON o.owner_key = CAST(s.vendor_id AS {key}) AND o.currency = s.currency
+            WHERE o.owed > 0) n
+        WHERE n.vo_id = settle_batch.vo_id
+        """
+    )
+
+    cursor.execute(
+        f"""
+        INSERT INTO {_t(JournalEntry)} (id, idempotency_key, kind, memo, effective_at, created_at, reference,
+                                        reverses_id)
+        SELECT entry_id, 'settle:vo:' || first_vo, 'settlement',
+               'Settlement of ' || shop_orders || ' shop order(s) of shop ' || vendor_id, %s, %s,
+               {json_object}, NULL
+        FROM settle_entries
         ON CONFLICT (idempotency_key) DO NOTHING
         """,
-        [now, now, "{}"],
+        [now, now],
     )
     written = cursor.rowcount
-    expected = _fetch(cursor, f"SELECT COUNT(*) FROM settle_amounts WHERE {moving}")[0][0]
+    expected = _fetch(cursor, "SELECT COUNT(*) FROM settle_entries")[0][0]
     if written != expected:
         # Only possible if an entry was written outside this lock: refuse loudly, roll back.
         raise RuntimeError(f"settlement entries already exist for part of the batch ({written}/{expected})")
 
+    # Each entry moves its shop's, the platform's and the referrers' totals of the batch.
     legs = f"""
-        SELECT vo_id, 'vendor' AS owner_type, CAST(vendor_id AS {key}) AS owner_key, '{ledger.PENDING}' AS purpose,
-               currency, vendor_amount AS amount FROM settle_amounts
-        UNION ALL SELECT vo_id, 'vendor', CAST(vendor_id AS {key}), '{ledger.AVAILABLE}', currency, -vendor_amount
-               FROM settle_amounts
-        UNION ALL SELECT vo_id, 'platform', '', '{ledger.COMMISSION_PENDING}', currency, commission FROM settle_amounts
-        UNION ALL SELECT vo_id, 'platform', '', '{ledger.COMMISSION}', currency, -commission FROM settle_amounts
-        UNION ALL SELECT vo_id, 'referrer', CAST(referrer_id AS {key}), '{ledger.PENDING}', currency, amount
-               FROM settle_referrals
-        UNION ALL SELECT vo_id, 'referrer', CAST(referrer_id AS {key}), '{ledger.AVAILABLE}', currency, -amount
-               FROM settle_referrals
+        SELECT entry_id, 'vendor' AS owner_type, CAST(vendor_id AS {key}) AS owner_key, '{ledger.PENDING}' AS purpose,
+               currency, vendor_amount AS amount FROM settle_entries
+        UNION ALL SELECT entry_id, 'vendor', CAST(vendor_id AS {key}), '{ledger.AVAILABLE}', currency, -vendor_amount
+               FROM settle_entries
+        UNION ALL SELECT entry_id, 'platform', '', '{ledger.COMMISSION_PENDING}', currency, commission FROM settle_entries
+        UNION ALL SELECT entry_id, 'platform', '', '{ledger.COMMISSION}', currency, -commission FROM settle_entries
+        UNION ALL SELECT entry_id, 'referrer', CAST(referrer_id AS {key}), '{ledger.PENDING}', currency, SUM(amount)
+               FROM settle_referrals GROUP BY entry_id, referrer_id, currency
+        UNION ALL SELECT entry_id, 'referrer', CAST(referrer_id AS {key}), '{ledger.AVAILABLE}', currency, -SUM(amount)
+               FROM settle_referrals GROUP BY entry_id, referrer_id, currency
     """
     cursor.execute(
         f"""
         INSERT INTO {_t(Posting)} (entry_id, account_id, amount, currency)
-        SELECT e.id, a.id, x.amount, x.currency
+        SELECT x.entry_id, a.id, x.amount, x.currency
         FROM ({legs}) x
-        JOIN {_t(JournalEntry)} e ON e.idempotency_key = 'settle:vo:' || x.vo_id
         JOIN {accounts} a ON a.owner_type = x.owner_type AND a.owner_key = x.owner_key
                          AND a.purpose = x.purpose AND a.currency = x.currency
-        WHERE x.amount <> 0
-        ORDER BY e.id, x.owner_type DESC, x.purpose
+        WHERE x.entry_id IS NOT NULL AND x.amount <> 0
+        ORDER BY x.entry_id, x.owner_type DESC, x.purpose
         """
     )
     # The split of the payment's last shop order to settle carries {"finish": true}: once it is
     # done, the provider is told to finish splitting and unfreeze the rest (WeChat's 完结分账),
     # which split-capable providers require (calls.call_outcome queues that call).
-    moving_s = moving.replace("vendor_amount", "s.vendor_amount").replace("commission", "s.commission")
-    moving_s = moving_s.replace("referral", "s.referral")
     cursor.execute(
         f"""
         CREATE TEMP TABLE settle_last AS
-        SELECT MAX(s.vo_id) AS vo_id FROM settle_amounts s
-        WHERE {moving_s}
+        SELECT MAX(s.vo_id) AS vo_id FROM settle_batch s
+        WHERE s.call_id IS NOT NULL
         GROUP BY s.order_id
         HAVING s.order_id NOT IN (
             SELECT vo.order_id FROM {_t(VendorOrder)} vo
-            WHERE vo.order_id IN (SELECT order_id FROM settle_amounts) AND vo.status <> %s
+            WHERE vo.order_id IN (SELECT order_id FROM settle_batch) AND vo.status <> %s
               AND NOT EXISTS (SELECT 1 FROM {_t(Settlement)} st WHERE st.vendor_order_id = vo.id)
-              AND vo.id NOT IN (SELECT vo_id FROM settle_amounts))
+              AND vo.id NOT IN (SELECT vo_id FROM settle_batch))
         """,
         [VendorOrder.Status.CANCELLED],
     )
     cursor.execute(
         f"""
-        INSERT INTO {_t(ProviderCall)} (provider, kind, external_id, payment_id, status, payload, response,
+        INSERT INTO {_t(ProviderCall)} (id, provider, kind, external_id, payment_id, status, payload, response,
                                         provider_reference, attempts, last_error, created_at)
-        SELECT p.provider, %s, 'split-' || s.vo_id, s.payment_id, %s,
+        SELECT s.call_id, s.provider, %s, 'split-' || s.vo_id, s.payment_id, %s,
                CASE WHEN l.vo_id IS NULL THEN {json_text} ELSE {json_text} END,
                %s, '', 0, '', %s
-        FROM settle_amounts s JOIN {_t(Payment)} p ON p.id = s.payment_id
-        LEFT JOIN settle_last l ON l.vo_id = s.vo_id
-        WHERE {moving_s}
-        ORDER BY s.vo_id
+        FROM settle_batch s LEFT JOIN settle_last l ON l.vo_id = s.vo_id
+        WHERE s.call_id IS NOT NULL
         ON CONFLICT (external_id) DO NOTHING
         """,
         [ProviderCall.Kind.SPLIT, ProviderCall.Status.PENDING, "{}", '{"finish": true}', "{}", now],
     )
-    # The debt is netted against the batch's shares in shop-order order.
+    written = cursor.rowcount
+    expected = _fetch(cursor, "SELECT COUNT(*) FROM settle_batch WHERE call_id IS NOT NULL")[0][0]
+    if written != expected:
+        raise RuntimeError(f"split instructions already exist for part of the batch ({written}/{expected})")
     cursor.execute(
         f"""
         INSERT INTO {_t(Settlement)} (vendor_order_id, vendor_id, payment_id, currency, vendor_amount, commission,
                                       referral, promotion, netted, entry_id, instruction_id, settled_at)
         SELECT s.vo_id, s.vendor_id, s.payment_id, s.currency, s.vendor_amount, s.commission, s.referral, s.promotion,
-               {least}(s.vendor_amount, {greatest}(0, COALESCE(o.owed, 0) - (
-                   SUM(s.vendor_amount) OVER (PARTITION BY s.vendor_id, s.currency ORDER BY s.vo_id) - s.vendor_amount))),
-               e.id, c.id, %s
-        FROM settle_amounts s
-        LEFT JOIN settle_owed o ON o.owner_key = CAST(s.vendor_id AS {key}) AND o.currency = s.currency
-        LEFT JOIN {_t(JournalEntry)} e ON e.idempotency_key = 'settle:vo:' || s.vo_id
-        LEFT JOIN {_t(ProviderCall)} c ON c.external_id = 'split-' || s.vo_id
-        ORDER BY s.vo_id
+               s.netted, e.entry_id, s.call_id, %s
+        FROM settle_batch s
+        LEFT JOIN settle_entries e ON e.vendor_id = s.vendor_id AND e.currency = s.currency AND s.call_id IS NOT NULL
         """,
         [now],
     )
-    cursor.execute("DROP TABLE settle_amounts")
-    cursor.execute("DROP TABLE settle_referrals")
-    cursor.execute("DROP TABLE settle_owed")
-    cursor.execute("DROP TABLE settle_last")
+    settled = _fetch(cursor, "SELECT COUNT(*) FROM settle_batch")[0][0]
+    for table in ("settle_batch", "settle_entries", "settle_referrals", "settle_owed", "settle_last"):
+        cursor.execute(f"DROP TABLE {table}")
+    return settled
 
 
 def _fetch(cursor, sql: str, params=None) -> list[tuple]:

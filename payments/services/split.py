@@ -127,7 +127,14 @@ def capture_post(*, payment: Payment, order: Order) -> list[JournalEntry]:
     Runs inside payment_capture's transaction; idempotent: a payment already split returns its
     existing entries (the entries' keys are per payment and shop order)."""
     if LineSplit.objects.filter(payment=payment).exists():
-        return list(JournalEntry.objects.filter(idempotency_key__startswith=f"capture:{payment.reference}:"))
+        return list(
+            JournalEntry.objects.filter(
+                idempotency_key__in=[
+                    f"capture:{payment.reference}:vo:{pk}"
+                    for pk in LineSplit.objects.filter(payment=payment).values_list("vendor_order_id", flat=True)
+                ]
+            )
+        )
     splits = splits_build(payment=payment, order=order)
     LineSplit.objects.bulk_create(splits)
     entries = []

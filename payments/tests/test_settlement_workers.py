@@ -285,7 +285,7 @@ def half_written() -> list[str]:
     its split call; a settlement entry, or a split call, without its settlement."""
     moving = ~Q(vendor_amount=0) | ~Q(commission=0) | ~Q(referral=0)
     lacking = Settlement.objects.filter(moving).filter(Q(entry__isnull=True) | Q(instruction__isnull=True))
-    orphan_entries = JournalEntry.objects.filter(kind="settlement", settlement__isnull=True)
+    orphan_entries = JournalEntry.objects.filter(kind="settlement", settlements__isnull=True)
     orphan_calls = ProviderCall.objects.filter(kind=ProviderCall.Kind.SPLIT, settlement__isnull=True)
     return (
         [

@@ -11,6 +11,7 @@ from catalog.tests.factories import make_category, make_product
 from marketplace.models import AuditEvent
 from orders.models import OrderLine, VendorOrder
 from payments import ledger
+from payments.invariants import ledger_problems
 from payments.models import CommissionRule, JournalEntry, LineSplit, Payout, ProviderCall, Refund, Settlement
 from payments.services.commission import commission_rates_for
 from payments.services.payouts import PayoutRefused, available_money, payout_request
@@ -118,6 +119,60 @@ def test_settlement_moves_pending_to_available_once_after_the_return_window(buye
     assert settlement.instruction.kind == ProviderCall.Kind.SPLIT
     assert settlement.instruction.external_id == f"split-{vendor_order.pk}"
     assert settlement.entry.idempotency_key == f"settle:vo:{vendor_order.pk}"
+
+
+def test_a_batch_settles_each_shop_with_one_entry_summing_its_shop_orders(buyer, shop_a, shop_b, tea, cups):
+    """One entry per shop and batch; each shop order keeps its own settlement and split call."""
+    for items in ({shop_a: [(tea.variants.get(), 1)], shop_b: [(cups.variants.get(), 2)]},) * 2 + (
+        {shop_a: [(tea.variants.get(), 3)]},
+    ):
+        order, _payment = paid_order(buyer=buyer, items=items)
+        for vendor_order in order.vendor_orders.all():
+            complete(vendor_order, delivered_days_ago=8)
+
+    assert settle_due(batch_size=4).settled == 5  # two batches: 4 shop orders, then 1
+
+    settlements = list(Settlement.objects.order_by("vendor_order_id"))
+    assert len({s.instruction_id for s in settlements}) == 5
+    assert [s.instruction.external_id for s in settlements] == [f"split-{s.vendor_order_id}" for s in settlements]
+    entries = JournalEntry.objects.filter(kind="settlement")
+    assert entries.count() == 3  # shop A and shop B in the first batch, shop A again in the second
+    for entry in entries:
+        covered = [s for s in settlements if s.entry_id == entry.pk]
+        assert {s.vendor_id for s in covered} == {entry.reference["vendor"]}
+        assert entry.idempotency_key == f"settle:vo:{covered[0].vendor_order_id}"
+        vendor_pending = entry.postings.get(account__owner_type="vendor", account__purpose=ledger.PENDING)
+        commission = entry.postings.get(account__purpose=ledger.COMMISSION)
+        assert vendor_pending.amount == sum(s.vendor_amount for s in covered)
+        assert commission.amount == -sum(s.commission for s in covered)
+    assert owed_to("vendor", shop_a.pk, ledger.AVAILABLE) == sum(
+        s.vendor_amount for s in settlements if s.vendor_id == shop_a.pk
+    )
+    assert ledger_problems() == []
+
+
+def test_ledger_check_names_a_settlement_whose_unconstrained_references_are_wrong(buyer, shop_a, shop_b, tea, cups):
+    """Settlement.vendor, .payment and .instruction have no database foreign key: ledger_check
+    is what catches them going wrong."""
+    first, _ = paid_order(buyer=buyer, items={shop_a: [(tea.variants.get(), 1)]})
+    second, other_payment = paid_order(buyer=buyer, items={shop_b: [(cups.variants.get(), 1)]})
+    for order in (first, second):
+        complete(order.vendor_orders.get(), delivered_days_ago=8)
+    settle_due()
+    assert ledger_problems() == []
+    settlement = Settlement.objects.get(vendor_order__order=first)
+    other = Settlement.objects.get(vendor_order__order=second)
+
+    Settlement.objects.filter(pk=settlement.pk).update(vendor=shop_b)
+    assert any(f"settlement of shop order {settlement.vendor_order_id} names shop" in p for p in ledger_problems())
+    Settlement.objects.filter(pk=settlement.pk).update(vendor=shop_a, payment=other_payment)
+    assert any("did not pay for it" in p for p in ledger_problems())
+    Settlement.objects.filter(pk=settlement.pk).update(
+        payment=settlement.payment, instruction_id=other.instruction_id + 1000
+    )
+    assert any("its instruction is not its payment's split call (missing" in p for p in ledger_problems())
+    Settlement.objects.filter(pk=settlement.pk).update(instruction_id=settlement.instruction_id)
+    assert ledger_problems() == []
 
 
 def test_an_open_return_holds_settlement_back(buyer, shop_a, tea):
