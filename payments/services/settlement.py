@@ -280,7 +280,7 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
         SELECT entry_id, 'settle:vo:' || first_vo, 'settlement',
                'Settlement of ' || shop_orders || ' shop order(s) of shop ' || vendor_id, %s, %s,
                {json_object}, NULL
-        FROM settle_entries
+        FROM settle_entries WHERE 1 = 1  -- SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
         ON CONFLICT (idempotency_key) DO NOTHING
         """,
         [now, now],
