@@ -4,9 +4,11 @@ A shop order is due when it is completed, its return window (settings.RETURN_WIN
 delivery) has passed, it has no open return, and it was captured (has splits). Settling it moves
 what is still pending for it (its splits less the refunds already made) from pending to
 available for the shop, each referrer and the platform's commission, and queues the split
-instruction to the provider: one Settlement row, one journal entry and one ProviderCall per shop
-order, each unique in the database (the settlement per shop order, the entry per idempotency
-key, the call per external id).
+instruction to the provider: one Settlement row and one ProviderCall per shop order, and one
+journal entry per shop and currency in the batch whose postings are the sums of its
+settlements; each unique in the database (the settlement per shop order, the call per external
+id, the entry per idempotency key, `settle:vo:<its first shop order>`). docs/payments.md says
+why the entry is per shop and batch (the settlement benchmark) and how invariant 19 still holds.
 
 The work is set-wise: each batch is a handful of INSERT ... SELECT statements over a temporary
 table of the batch's amounts, not a Python round trip per order, and one transaction, so a
