@@ -534,11 +534,6 @@ class Settlement(models.Model):
     def __str__(self) -> str:
         return f"settlement of {self.vendor_order_id}"
 
-    @property
-    def subsidy_due(self):
-        """The part of the platform coupons its commission on this shop order could not pay."""
-        return max(self.promotion - self.commission, 0)
-
 
 class ReceiverAccount(models.Model):
     """A party's own account at a provider (WeChat sub-merchant or openid, PayPal e-mail, bank

@@ -289,6 +289,9 @@ def _calls(calls) -> dict[tuple[str, str], _Side]:
     settlements = {
         settlement.instruction_id: settlement for settlement in Settlement.objects.filter(instruction_id__in=split_ids)
     }
+    from payments.services.settlement import split_lines
+
+    lines = split_lines([settlement.vendor_order_id for settlement in settlements.values()])
     payouts = {
         payout.call_id: payout
         for payout in Payout.objects.filter(call_id__in=[c.pk for c in calls if c.kind == ProviderCall.Kind.PAYOUT])
@@ -300,7 +303,7 @@ def _calls(calls) -> dict[tuple[str, str], _Side]:
         if call.kind == ProviderCall.Kind.SPLIT and call.pk in settlements:
             settlement = settlements[call.pk]
             currency = settlement.currency
-            amount = split_amount(settlement)
+            amount = split_amount(settlement, lines.get(settlement.vendor_order_id, []))
         elif call.kind == ProviderCall.Kind.PAYOUT and call.pk in payouts:
             payout = payouts[call.pk]
             currency, amount = payout.currency, payout.amount
@@ -329,13 +332,12 @@ def _calls(calls) -> dict[tuple[str, str], _Side]:
     return side
 
 
-def split_amount(settlement: Settlement) -> Decimal:
+def split_amount(settlement: Settlement, lines) -> Decimal:
     """What a settlement's split instruction sends in total, receiver by receiver as
     payments.services.settlement.split_receivers builds it (non-positive parts are not sent)."""
     from payments.services.settlement import split_parts
 
-    referrals = {0: settlement.referral} if settlement.referral > 0 else {}  # the total is all that matters here
-    return sum((amount for _type, _key, amount in split_parts(settlement=settlement, referrals=referrals)), ZERO)
+    return sum((amount for _type, _key, amount in split_parts(settlement=settlement, lines=lines)), ZERO)
 
 
 def _ours_found_by_provider(*, provider: str, keys: set[tuple[str, str]]) -> dict[tuple[str, str], _Side]:

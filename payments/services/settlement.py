@@ -28,6 +28,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from marketplace.services import audit_record
@@ -373,47 +374,84 @@ def _fetch(cursor, sql: str, params=None) -> list[tuple]:
     return cursor.fetchall()
 
 
-def split_parts(*, settlement: Settlement, referrals: dict[int, Decimal]) -> list[tuple[str, str, Decimal]]:
-    """What a settlement's split instruction routes, receiver by receiver (non-positive parts are
-    not sent). Only money the buyer paid can be split: the platform coupons on the shop order
-    (`promotion`) are paid out of the platform's commission, and what the commission cannot cover
-    (Settlement.subsidy_due) the platform owes outside the split — first to the shop, then, when
-    the coupon paid for more than the shop's share, to the referrers. The shop's part is also
-    less what it owed from earlier claw-backs (netted). The parts never add up to more than the
-    buyer paid less the fee."""
-    covered = min(settlement.promotion, max(settlement.commission, Decimal(0)))
-    deficit = settlement.netted + settlement.subsidy_due
-    vendor = settlement.vendor_amount - deficit
-    deficit = max(-vendor, Decimal(0))
-    shares = []
-    for user_id, amount in sorted(referrals.items()):
-        taken = min(amount, deficit)
-        deficit -= taken
-        shares.append(("referrer", str(user_id), amount - taken))
-    parts = [("vendor", str(settlement.vendor_id), vendor), *shares]
-    parts.append(("platform", "", settlement.commission - covered - deficit))
-    return [(owner_type, owner_key, amount) for owner_type, owner_key, amount in parts if amount > 0]
+@dataclass(frozen=True)
+class SplitLine:
+    """One line's split as it stood at settlement: the capture's split less refunds made before."""
+
+    vendor_amount: Decimal
+    commission: Decimal
+    referral: Decimal
+    promotion: Decimal
+    referrer_id: int | None
 
 
-def settlement_referrals(*, settlement: Settlement) -> dict[int, Decimal]:
-    """Each referrer's share of a settled shop order: their splits less refunds before settlement."""
-    referrals: dict[int, Decimal] = {}
-    for split in LineSplit.objects.filter(vendor_order_id=settlement.vendor_order_id, referrer__isnull=False):
-        reversed_referral = sum(
-            (line.referral for line in RefundLine.objects.filter(split=split, refund__after_settlement=False)),
-            Decimal(0),
+def split_lines(vendor_order_ids) -> dict[int, list[SplitLine]]:
+    """The lines of these shop orders' splits, less the refunds before their settlement (two queries)."""
+    refunded = {
+        row["split_id"]: row
+        for row in RefundLine.objects.filter(
+            split__vendor_order_id__in=vendor_order_ids, refund__after_settlement=False
         )
-        referrals[split.referrer_id] = referrals.get(split.referrer_id, Decimal(0)) + split.referral - reversed_referral
-    return referrals
+        .values("split_id")
+        .annotate(
+            vendor_amount=Sum("vendor_amount"),
+            commission=Sum("commission"),
+            referral=Sum("referral"),
+            promotion=Sum("platform_discount"),
+        )
+        .order_by()
+    }
+    lines: dict[int, list[SplitLine]] = {}
+    for split in LineSplit.objects.filter(vendor_order_id__in=vendor_order_ids).order_by("id"):
+        back = refunded.get(split.pk, {})
+        lines.setdefault(split.vendor_order_id, []).append(
+            SplitLine(
+                vendor_amount=split.vendor_amount - (back.get("vendor_amount") or 0),
+                commission=split.commission - (back.get("commission") or 0),
+                referral=split.referral - (back.get("referral") or 0),
+                promotion=split.platform_discount - (back.get("promotion") or 0),
+                referrer_id=split.referrer_id,
+            )
+        )
+    return lines
+
+
+def split_parts(*, settlement: Settlement, lines: list[SplitLine]) -> list[tuple[str, str, Decimal]]:
+    """What a settlement's split instruction routes, receiver by receiver (non-positive parts are
+    not sent). Only money the buyer paid can be split, and each line's money goes to that line's
+    parties, so that a later refund of some lines finds their money with the receivers who got
+    it (invariant 21). A platform coupon on a line is paid out of that line's commission; what the
+    commission cannot cover the platform owes outside the split, first to the line's shop share,
+    then to the line's referrer. The shop's part is then less what it owed from earlier claw-backs
+    (netted); what its part cannot cover is kept back from the platform's part, never from a
+    referrer. The parts never add up to more than the buyer paid less the fee."""
+    vendor = platform = Decimal(0)
+    referrals: dict[int, Decimal] = {}
+    for line in lines:
+        covered = min(line.promotion, max(line.commission, Decimal(0)))
+        shop = line.vendor_amount - (line.promotion - covered)
+        short = max(-shop, Decimal(0))
+        referral = line.referral - min(line.referral, short)
+        short -= line.referral - referral
+        vendor += max(shop, Decimal(0))
+        platform += line.commission - covered - short
+        if line.referrer_id is not None:
+            referrals[line.referrer_id] = referrals.get(line.referrer_id, Decimal(0)) + referral
+    kept_back = min(settlement.netted, max(vendor, Decimal(0)))
+    vendor -= kept_back
+    platform -= min(settlement.netted - kept_back, max(platform, Decimal(0)))
+    parts = [("vendor", str(settlement.vendor_id), vendor)]
+    parts += [("referrer", str(user_id), amount) for user_id, amount in sorted(referrals.items())]
+    parts.append(("platform", "", platform))
+    return [(owner_type, owner_key, amount) for owner_type, owner_key, amount in parts if amount > 0]
 
 
 def split_receivers(*, call: ProviderCall) -> list[Receiver]:
     """The receivers of a settlement's split instruction, with their accounts at the provider."""
     settlement = Settlement.objects.select_related("payment").get(instruction=call)
     receivers = []
-    for owner_type, owner_key, amount in split_parts(
-        settlement=settlement, referrals=settlement_referrals(settlement=settlement)
-    ):
+    lines = split_lines([settlement.vendor_order_id]).get(settlement.vendor_order_id, [])
+    for owner_type, owner_key, amount in split_parts(settlement=settlement, lines=lines):
         account = receiver_account_for(owner_type=owner_type, owner_key=owner_key, provider=call.provider)
         if account is None:
             raise ReceiverMissing(f"{owner_type} {owner_key or 'platform'} has no receiver account at {call.provider}")

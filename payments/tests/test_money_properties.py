@@ -18,9 +18,8 @@ Each example runs inside a savepoint rolled back at its end, so each starts from
 ledger. Deterministic in CI (derandomize); `MONEY_PROPERTIES_EXPLORE=<n>` runs n random
 examples of up to 30 steps instead, to hunt for new counter-examples locally.
 
-The bugs these properties found are at the end of the module, each as its smallest story: the
-fixed ones as regression tests, the open one marked xfail(strict=True), with KNOWN_BUG_REFUSALS
-keeping the random run clear of it until it is fixed.
+The bugs these properties found are at the end of the module, each as its smallest story,
+kept as regression tests (all fixed).
 """
 
 import os
@@ -63,7 +62,7 @@ from payments.models import (
 from payments.services.calls import calls_send_due
 from payments.services.payouts import PayoutRefused, available_money, payout_request
 from payments.services.refunds import RefundRefused, line_refund_amount, refund_create
-from payments.services.settlement import settle_due
+from payments.services.settlement import settle_due, split_lines, split_parts
 from payments.tests.helpers import body_for, deliver
 from payments.tests.money_helpers import complete, ledger_snapshot, paid_order, pay
 from payments.tests.order_builders import LineSpec, ShopSpec, discounted_order
@@ -75,17 +74,6 @@ CURRENCIES = ["CNY", "JPY"]
 PARTS = ("platform_discount", "commission", "referral", "fee", "tax", "vendor_amount")
 CATEGORIES = ("root", "child", "other")  # child is under root; other is a second root
 DUE, NOT_DUE = 8, 2  # days since delivery; the return window is settings.RETURN_WINDOW_DAYS (7)
-
-# Refusals by the sandbox that a known bug explains; remove them when the bug is fixed (its xfail
-# test then passes and, being strict, fails the run as a reminder).
-KNOWN_BUG_REFUSALS = Q(
-    # Bug 7: a referral on a coupon-paid line was split out of the shop's other lines; their refund
-    # after the split finds the money missing.
-    kind=ProviderCall.Kind.REFUND,
-    last_error__contains="not split out: return the split first",
-    payment__splits__platform_discount__gt=0,
-    payment__splits__referral__gt=0,
-)
 
 _EXPLORE = int(os.environ.get("MONEY_PROPERTIES_EXPLORE", "0"))
 MAX_STEPS = 30 if _EXPLORE else 25
@@ -508,12 +496,11 @@ class MoneyStory:
 
         # The sandbox, which enforces WeChat Pay's profit-sharing rules, accepts every instruction
         # the ledger derives: no split asks for money the charge does not hold, no split return
-        # asks a receiver for more than it got, no refund finds the money split out (but for the
-        # known bug proven by the strict xfail test below).
+        # asks a receiver for more than it got, no refund finds the money split out.
         refused = list(
-            ProviderCall.objects.filter(status__in=[ProviderCall.Status.FAILED, ProviderCall.Status.NOT_SUPPORTED])
-            .exclude(KNOWN_BUG_REFUSALS)
-            .values_list("kind", "external_id", "last_error")
+            ProviderCall.objects.filter(
+                status__in=[ProviderCall.Status.FAILED, ProviderCall.Status.NOT_SUPPORTED]
+            ).values_list("kind", "external_id", "last_error")
         )
         assert refused == []
 
@@ -645,9 +632,7 @@ def test_every_money_invariant_holds_after_every_step_of_random_orders_refunds_s
     story()
 
 
-# --- What the properties found, each as its smallest story: the fixed bugs stay as regression
-# --- tests; bug 7 is open (strict xfail: its fix fails the run as a reminder to drop the marker
-# --- and KNOWN_BUG_REFUSALS) ------------------------------------------------------------------
+# --- What the properties found, each as its smallest story, kept as regression tests ----------
 
 
 def _send_all_calls() -> None:
@@ -887,19 +872,16 @@ def test_a_settlement_with_nothing_left_to_split_sends_no_empty_split(buyer, sho
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug 7: the split pays the referral on a line a platform coupon paid for out of the shop's "
-    "other lines; a refund of those lines after the split then gets back from the shop only what it "
-    "received, the provider holds less than the refund and refuses it",
-)
 def test_a_refund_after_the_split_is_paid_in_full_when_a_coupon_line_had_a_referral(
     buyer, other_buyer, shop_a, teapot, settings
 ):
+    """Bug 7: the split paid the referral on a line a platform coupon paid for out of the shop's
+    other lines; a refund of those lines after the split got back from the shop only what it
+    received, and the provider refused it. Each line's money now goes to that line's parties."""
     settings.SANDBOX_FEE_RATE = D("0")
-    # Line 1: 100.00 paid by a platform coupon in full, referral 20% = 20.00. Line 2: 100.00 paid.
-    # Commission 5% = 10.00 covers 10.00 of the coupon; the platform owes the shop 90.00 outside
-    # the split, which routes the 100.00 paid: shop 80.00, referrer 20.00.
+    # Line 1: 100.00 paid by a platform coupon in full, referral 20% = 20.00, commission 5.00:
+    # the platform owes the shop 75.00 and the referrer 20.00 outside the split. Line 2: 100.00
+    # paid, commission 5.00: the split routes it, shop 95.00, platform 5.00.
     order = discounted_order(
         buyer=buyer,
         shops=[
@@ -924,9 +906,12 @@ def test_a_refund_after_the_split_is_paid_in_full_when_a_coupon_line_had_a_refer
     vendor_order = complete(order.vendor_orders.get(), delivered_days_ago=DUE)
     settle_due()
     _send_all_calls()
+    settlement = Settlement.objects.get(vendor_order=vendor_order)
+    parts = split_parts(settlement=settlement, lines=split_lines([vendor_order.pk])[vendor_order.pk])
+    assert parts == [("vendor", str(shop_a.pk), D("95.00")), ("platform", "", D("5.00"))]
     paid_line = OrderLine.objects.filter(vendor_order=vendor_order, platform_discount=0).get()
     refund = refund_create(vendor_order=vendor_order, actor=None, reason="broken", lines=[(paid_line, D("100.00"))])
     _send_all_calls()
     refund.refresh_from_db()
-    # Actual: failed, "refund 100.00 exceeds the 80.00 not split out: return the split first".
+    # Before the fix: failed, "refund 100.00 exceeds the 80.00 not split out: return the split first".
     assert refund.status == Refund.Status.SUCCEEDED, refund.call.last_error

@@ -34,7 +34,7 @@ from payments.services.reconciliation import (
     reconciliation_mismatches_resolve,
     split_amount,
 )
-from payments.services.settlement import split_receivers
+from payments.services.settlement import split_lines, split_receivers
 from payments.tasks import reconciliation_daily
 from payments.tests.reconciliation_helpers import a_day_of_money
 
@@ -92,7 +92,8 @@ def test_our_split_amount_is_the_total_the_split_instruction_sends(money_day):
 
     sent = sum((receiver.amount for receiver in split_receivers(call=settlement.instruction)), D(0))
 
-    assert split_amount(settlement) == sent == operation("split", settlement.instruction.external_id).amount
+    lines = split_lines([settlement.vendor_order_id])[settlement.vendor_order_id]
+    assert split_amount(settlement, lines) == sent == operation("split", settlement.instruction.external_id).amount
 
 
 def test_a_capture_only_the_provider_knows_is_missing_in_ledger(money_day, today):
