@@ -415,6 +415,7 @@ class SettlementAdmin(ReadOnlyAdmin):
         "vendor_amount",
         "commission",
         "referral",
+        "subsidy",
         "netted",
         "instruction_status",
         "settled_at",

@@ -252,6 +252,21 @@ def _settlements() -> list[str]:
             kind=ProviderCall.Kind.SPLIT, settlement__isnull=True
         ).values_list("external_id", flat=True)
     ]
+    subsidies = {
+        external_id: (payment_id, payload)
+        for external_id, payment_id, payload in ProviderCall.objects.filter(kind=ProviderCall.Kind.SUBSIDY).values_list(
+            "external_id", "payment_id", "payload"
+        )
+    }
+    for vendor_order_id, payment_id, currency, subsidy in Settlement.objects.filter(subsidy__gt=0).values_list(
+        "vendor_order_id", "payment_id", "currency", "subsidy"
+    ):
+        call = subsidies.pop(f"subsidy-{vendor_order_id}", None)
+        if call is None or call[0] != payment_id or _money(Decimal(call[1]["amount"]), currency) != subsidy:
+            problems.append(
+                f"settlement of shop order {vendor_order_id}: no subsidy call of {subsidy} into its payment"
+            )
+    problems += [f"subsidy call {external_id} has no settlement" for external_id in subsidies]
     problems += _settlement_entries_match()
     return problems
 
@@ -341,7 +356,8 @@ def _pending_matches_unsettled_splits() -> list[str]:
 
 
 def _clearing_matches_state() -> list[str]:
-    """Invariant 11 (and 15): provider clearing = captured − refunds confirmed − payouts confirmed."""
+    """Invariant 11 (and 15): provider clearing = captured + platform subsidies − refunds confirmed
+    − payouts confirmed."""
     expected: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     # Money the ledger knows arrived: every captured payment, and any payment whose received
     # money is being sent back (a part-payment that expired); a part-payment still open is not
@@ -364,6 +380,11 @@ def _clearing_matches_state() -> list[str]:
         .annotate(total=Sum("amount"))
     ):
         expected[(provider, currency)] -= total
+    # Platform subsidies the provider took into payments (补差).
+    for provider, payload in ProviderCall.objects.filter(
+        kind=ProviderCall.Kind.SUBSIDY, status=ProviderCall.Status.SUCCEEDED
+    ).values_list("provider", "payload"):
+        expected[(provider, payload["currency"])] += Decimal(payload["amount"])
     actual = {
         (owner_key, currency): total
         for owner_key, currency, total in Posting.objects.filter(
@@ -380,8 +401,9 @@ def _clearing_matches_state() -> list[str]:
 
 
 def _platform_accounts() -> list[str]:
-    """Invariant 12: the platform's own accounts only hold commission and the promotions it funds."""
-    allowed = {ledger.COMMISSION_PENDING, ledger.COMMISSION, ledger.PROMOTIONS}
+    """Invariant 12: the platform's own accounts only hold commission and the promotions it funds
+    (the coupons, and the subsidies it pays into payments for them)."""
+    allowed = {ledger.COMMISSION_PENDING, ledger.COMMISSION, ledger.PROMOTIONS, ledger.FUNDING}
     return [
         f"entry {key}: posts {amount} to platform account {purpose}, which is not commission or promotions"
         for key, purpose, amount in Posting.objects.filter(account__owner_type=ledger.PLATFORM)
@@ -411,7 +433,9 @@ def _state_has_its_entries() -> list[str]:
     """Invariant 15: each payout and refund state change came with its ledger entry."""
     keys = set(
         JournalEntry.objects.filter(
-            Q(idempotency_key__startswith="payout:") | Q(idempotency_key__startswith="refund:")
+            Q(idempotency_key__startswith="payout:")
+            | Q(idempotency_key__startswith="refund:")
+            | Q(idempotency_key__startswith="subsidy:")
         ).values_list("idempotency_key", flat=True)
     )
     problems = []
@@ -425,4 +449,9 @@ def _state_has_its_entries() -> list[str]:
     for reference in Refund.objects.filter(status=Refund.Status.SUCCEEDED).values_list("reference", flat=True):
         if f"refund:{reference}:confirmed" not in keys:
             problems.append(f"refund {reference} succeeded but its confirmation entry is missing")
+    for external_id in ProviderCall.objects.filter(
+        kind=ProviderCall.Kind.SUBSIDY, status=ProviderCall.Status.SUCCEEDED
+    ).values_list("external_id", flat=True):
+        if f"subsidy:{external_id}" not in keys:
+            problems.append(f"subsidy {external_id} succeeded but its entry is missing")
     return problems

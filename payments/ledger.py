@@ -155,6 +155,7 @@ PLATFORM, VENDOR, REFERRER, PROVIDER, TAX, BUYER = (
 PENDING, AVAILABLE, PAYOUT = "pending", "available", "payout"
 CLEARING, FEES = "clearing", "fees"
 COMMISSION_PENDING, COMMISSION, PROMOTIONS = "commission_pending", "commission", "promotions"
+FUNDING = "funding"  # the platform's own money put into payments at the provider (subsidies)
 CUSTOMS, REFUND = "customs", "refund"
 
 

@@ -157,6 +157,7 @@ class SandboxOperation(models.Model):
         SPLIT = "split", _("Split")
         SPLIT_RETURN = "split_return", _("Split return")
         SPLIT_FINISH = "split_finish", _("Finish splitting")
+        SUBSIDY = "subsidy", _("Platform subsidy")
         PAYOUT = "payout", _("Payout")
 
     class Status(models.TextChoices):
@@ -429,6 +430,7 @@ class ProviderCall(models.Model):
         SPLIT = "split", _("Split instruction")
         SPLIT_RETURN = "split_return", _("Split return")
         SPLIT_FINISH = "split_finish", _("Finish splitting / unfreeze")
+        SUBSIDY = "subsidy", _("Platform subsidy before the split")
         REFUND = "refund", _("Refund")
         PAYOUT = "payout", _("Payout")
 
@@ -508,9 +510,18 @@ class Settlement(models.Model):
         _("platform-funded discount"),
         default=0,
         help_text=_(
-            "Platform coupons on this shop order: the buyer did not pay them, so the platform's commission "
-            "pays them to the shop in the split, and what the commission cannot cover is a subsidy the "
-            "platform owes the shop outside the split."
+            "Platform coupons on this shop order: the buyer did not pay them, so each line's commission "
+            "pays its coupon in the split, and what the commission cannot cover is the platform's subsidy."
+        ),
+    )
+    subsidy = MoneyField(
+        _("platform subsidy"),
+        default=0,
+        help_text=_(
+            "The part of the platform coupons the lines' commission could not cover, paid by the platform "
+            "into the payment at the provider before the split, so the split routes the shop and the "
+            "referrers their whole shares. Zero where the provider cannot take a subsidy: the platform "
+            "then owes it outside the split."
         ),
     )
     netted = MoneyField(

@@ -51,6 +51,9 @@ class Capabilities:
     can_refund: bool = False
     can_split: bool = False  # routes parts of a capture to receivers' own accounts (profit sharing)
     can_payout: bool = False
+    # Takes money from the platform into a payment before its split (WeChat Pay's e-commerce
+    # 补差, subsidies/create), so platform coupons reach the shop inside the split.
+    can_subsidize: bool = False
     # The provider releases money it holds frozen for splitting on its own after this many days
     # (WeChat Pay 180, Alipay 30, PayPal delayed disbursement ~28); None: nothing is frozen.
     freeze_days: int | None = None
@@ -128,6 +131,10 @@ class PaymentProvider:
         self, payment: Payment, *, external_id: str, split_external_id: str, receiver: Receiver
     ) -> ProviderResult:
         raise NotImplementedError(f"The {self.code} provider cannot return split shares.")
+
+    def subsidy(self, payment: Payment, *, external_id: str, amount: Decimal) -> ProviderResult:
+        """Adds `amount` of the platform's own money to the payment's unsplit money (补差)."""
+        raise NotImplementedError(f"The {self.code} provider cannot take a platform subsidy.")
 
     def split_finish(self, payment: Payment, *, external_id: str) -> ProviderResult:
         """Ends splitting for the payment and unfreezes what is left (WeChat 解冻剩余资金)."""

@@ -257,6 +257,7 @@ class ChargeBalances:
     """What the gateway holds for one charge, derived from its succeeded operations."""
 
     captured: Decimal
+    subsidized: Decimal
     split: Decimal
     returned: Decimal
     refunded: Decimal
@@ -264,8 +265,9 @@ class ChargeBalances:
 
     @property
     def held(self) -> Decimal:
-        """Money that has not left the merchant's side (not refunded, not split out)."""
-        return self.captured - self.refunded - (self.split - self.returned)
+        """Money that has not left the merchant's side (not refunded, not split out), with what
+        the platform added to it."""
+        return self.captured + self.subsidized - self.refunded - (self.split - self.returned)
 
     @property
     def frozen(self) -> Decimal:
@@ -277,6 +279,7 @@ def charge_balances(charge: SandboxCharge) -> ChargeBalances:
     done = charge.operations.filter(status=SandboxOperation.Status.SUCCEEDED)
     return ChargeBalances(
         captured=charge.amount if charge.status == SandboxCharge.Status.SUCCEEDED else Decimal("0"),
+        subsidized=_sum(done.filter(kind=Operation.SUBSIDY)),
         split=_sum(done.filter(kind=Operation.SPLIT)),
         returned=_sum(done.filter(kind=Operation.SPLIT_RETURN)),
         refunded=_sum(done.filter(kind=Operation.REFUND)),
@@ -427,6 +430,27 @@ def sandbox_split_return(
     )
 
 
+def sandbox_subsidy(*, charge_reference: str, external_id: str, amount: Decimal, currency: str) -> SandboxOperation:
+    """The platform adds its own money to a charge before splitting it (WeChat's 补差), only
+    while the charge can still be split."""
+
+    def decide(charge: SandboxCharge) -> dict:
+        _positive(amount, currency)
+        balances = charge_balances(charge)
+        if balances.finished:
+            raise _Refused("splitting of this charge is finished: a subsidy comes before the split")
+        return {"amount": amount}
+
+    return _operate(
+        kind=Operation.SUBSIDY,
+        external_id=external_id,
+        charge_reference=charge_reference,
+        currency=currency,
+        parameters={"charge": charge_reference, "amount": _canonical(amount, currency), "currency": currency},
+        decide=decide,
+    )
+
+
 def sandbox_split_finish(*, charge_reference: str, external_id: str, currency: str) -> SandboxOperation:
     """Ends splitting: the unsplit remainder is released to the merchant (recorded as the amount)."""
 
@@ -504,7 +528,12 @@ class SandboxProvider(PaymentProvider):
     def capabilities(cls) -> Capabilities:  # noqa: N805 - a class property
         # Like WeChat Pay: profit sharing with money frozen up to 180 days, payouts, refunds.
         return Capabilities(
-            can_refund=True, can_split=True, can_payout=True, freeze_days=180, fee_rate=settings.SANDBOX_FEE_RATE
+            can_refund=True,
+            can_split=True,
+            can_payout=True,
+            can_subsidize=True,
+            freeze_days=180,
+            fee_rate=settings.SANDBOX_FEE_RATE,
         )
 
     def start(self, payment: Payment, *, return_url: str, notify_url: str) -> StartResult:
@@ -598,6 +627,16 @@ class SandboxProvider(PaymentProvider):
                 split_external_id=split_external_id,
                 account=receiver.account,
                 amount=receiver.amount,
+                currency=payment.currency,
+            )
+        )
+
+    def subsidy(self, payment: Payment, *, external_id: str, amount: Decimal) -> ProviderResult:
+        return _result(
+            lambda: sandbox_subsidy(
+                charge_reference=payment.provider_reference,
+                external_id=external_id,
+                amount=amount,
                 currency=payment.currency,
             )
         )

@@ -13,11 +13,13 @@ once: the UPDATE from SENT/PENDING to a final status gates the effects.
 
 import logging
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from marketplace.money import quantize
 from marketplace.services import audit_record
 from payments.models import Payment, ProviderCall, ReceiverAccount
 from payments.providers import get_provider_class
@@ -132,10 +134,13 @@ def _dispatch(*, provider, call: ProviderCall) -> ProviderResult:
             split_external_id=call.payload["split_external_id"],
             receiver=refunds.return_receiver(call=call),
         )
+    if call.kind == ProviderCall.Kind.SUBSIDY:
+        amount = quantize(Decimal(call.payload["amount"]), call.payload["currency"])
+        return provider.subsidy(call.payment, external_id=call.external_id, amount=amount)
     if call.kind == ProviderCall.Kind.SPLIT_FINISH:
         unfinished = ProviderCall.objects.filter(
             payment=call.payment,
-            kind__in=[ProviderCall.Kind.SPLIT, ProviderCall.Kind.SPLIT_RETURN],
+            kind__in=[ProviderCall.Kind.SUBSIDY, ProviderCall.Kind.SPLIT, ProviderCall.Kind.SPLIT_RETURN],
             status__in=[ProviderCall.Status.WAITING, *OPEN],
         )
         if unfinished.exists():
@@ -212,6 +217,10 @@ def call_outcome(
             payouts.payout_outcome(call=call, succeeded=succeeded, detail=detail)
         elif call.kind == ProviderCall.Kind.REFUND:
             refunds.refund_outcome(call=call, succeeded=succeeded, detail=detail)
+        elif call.kind == ProviderCall.Kind.SUBSIDY and succeeded:
+            from payments.services.settlement import subsidy_book
+
+            subsidy_book(call=call)
         if succeeded and call.kind == ProviderCall.Kind.SPLIT and call.payload.get("finish"):
             call_enqueue(
                 provider=call.provider,

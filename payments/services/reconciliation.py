@@ -307,7 +307,10 @@ def _calls(calls) -> dict[tuple[str, str], _Side]:
         elif call.kind == ProviderCall.Kind.PAYOUT and call.pk in payouts:
             payout = payouts[call.pk]
             currency, amount = payout.currency, payout.amount
-        elif call.kind in (ProviderCall.Kind.REFUND, ProviderCall.Kind.SPLIT_RETURN) and "amount" in call.payload:
+        elif (
+            call.kind in (ProviderCall.Kind.REFUND, ProviderCall.Kind.SPLIT_RETURN, ProviderCall.Kind.SUBSIDY)
+            and "amount" in call.payload
+        ):
             currency = call.payload.get("currency") or currency
             amount = quantize(Decimal(call.payload["amount"]), currency or "CNY")
         if amount is None:

@@ -188,11 +188,19 @@ def _refund_entry(*, reference, payment: Payment, vendor_order: VendorOrder, ref
 
 
 def _refund_calls(*, refund: Refund, refund_lines: list[RefundLine], settlement: Settlement | None) -> None:
-    """Split returns for every receiver the provider already paid (shop, referrers, the platform), then the refund."""
+    """Split returns for every receiver the split pays (shop, referrers, the platform), then the
+    refund, each after the one before (and all after the split while it is still to be sent)."""
     payment = refund.payment
     last = None
     instruction = settlement.instruction if settlement else None
-    if instruction is not None and instruction.status in (ProviderCall.Status.SENT, ProviderCall.Status.SUCCEEDED):
+    if instruction is not None and instruction.status not in (
+        ProviderCall.Status.FAILED,
+        ProviderCall.Status.NOT_SUPPORTED,
+    ):
+        # A split still in the outbox goes first: the returns and the refund wait for it, or
+        # the refund would take money the split is about to route (and the split be refused).
+        if instruction.status != ProviderCall.Status.SUCCEEDED:
+            last = instruction
         shares: list[tuple[str, str, Decimal]] = [
             ("vendor", str(refund.vendor_order.vendor_id), sum((line.vendor_amount for line in refund_lines), ZERO))
         ]

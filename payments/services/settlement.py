@@ -31,6 +31,7 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from marketplace.money import quantize
 from marketplace.services import audit_record
 from orders.models import ReturnRequest, VendorOrder
 from payments import ledger
@@ -143,15 +144,25 @@ def _settle_batch(*, cutoff: datetime, now: datetime, batch_size: int, only_ids:
     return settled
 
 
-def _new_ids(cursor, model, order: str) -> str:
+def _new_ids(cursor, model, order: str, *, after: int = 0) -> str:
     """An SQL expression giving each row of a SELECT a fresh primary key of `model`, so that the
     rows a batch writes refer to each other by id instead of joining on their text keys.
     PostgreSQL draws from the table's sequence (named once: looking it up per row costs more
-    than the draw); SQLite (embedded, one writer at a time) counts on from the largest id."""
+    than the draw); SQLite (embedded, one writer at a time) counts on from the largest id, past
+    `after` ids already drawn by the same statement."""
     if _pg():
         sequence = _fetch(cursor, "SELECT pg_get_serial_sequence(%s, 'id')", [model._meta.db_table])[0][0]
         return f"nextval('{sequence}')"
-    return f"(SELECT COALESCE(MAX(id), 0) FROM {_t(model)}) + ROW_NUMBER() OVER (ORDER BY {order})"
+    return f"(SELECT COALESCE(MAX(id), 0) FROM {_t(model)}) + ROW_NUMBER() OVER (ORDER BY {order}) + {int(after)}"
+
+
+def _subsidizing_providers() -> str:
+    """The SQL list of the enabled providers that take a platform subsidy before a split."""
+    from payments.providers import PROVIDER_CLASSES, get_provider_class
+
+    codes = [code for code in PROVIDER_CLASSES if get_provider_class(code).capabilities.can_subsidize]
+    assert all(code.replace("_", "").isalnum() for code in codes)  # our own codes, inlined in SQL
+    return ", ".join(f"'{code}'" for code in codes) or "NULL"
 
 
 def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
@@ -184,7 +195,10 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
                SUM(ls.vendor_amount - COALESCE(r.vendor_amount, 0)) AS vendor_amount,
                SUM(ls.commission - COALESCE(r.commission, 0)) AS commission,
                SUM(ls.referral - COALESCE(r.referral, 0)) AS referral,
-               SUM(ls.platform_discount - COALESCE(r.platform_discount, 0)) AS promotion
+               SUM(ls.platform_discount - COALESCE(r.platform_discount, 0)) AS promotion,
+               SUM(ls.platform_discount - COALESCE(r.platform_discount, 0)
+                   - {least}(ls.platform_discount - COALESCE(r.platform_discount, 0),
+                             {greatest}(ls.commission - COALESCE(r.commission, 0), 0))) AS uncovered
         FROM {_t(LineSplit)} ls LEFT JOIN ({refunded}) r ON r.split_id = ls.id
         JOIN {_t(VendorOrder)} vo ON vo.id = ls.vendor_order_id
         WHERE ls.vendor_order_id {in_ids}
@@ -198,11 +212,17 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
     # refer to each other by id: no join on text keys, and the ledger grows by a few rows per shop
     # and batch rather than five per shop order.
     moving = "(a.vendor_amount <> 0 OR a.commission <> 0 OR a.referral <> 0)"
+    # Platform coupons the lines' commission cannot cover are paid into the payment by the
+    # platform before the split (a subsidy call the split waits for), where the provider can.
+    subsidized = f"{moving} AND a.uncovered > 0 AND p.provider IN ({_subsidizing_providers()})"
     cursor.execute(
         f"""
         CREATE TEMP TABLE settle_batch AS
         SELECT a.*, p.provider, a.vendor_amount * 0 AS netted,
-               CASE WHEN {moving} THEN {_new_ids(cursor, ProviderCall, "a.vo_id")} END AS call_id
+               CASE WHEN {subsidized} THEN a.uncovered ELSE a.uncovered * 0 END AS subsidy,
+               CASE WHEN {moving} THEN {_new_ids(cursor, ProviderCall, "a.vo_id")} END AS call_id,
+               CASE WHEN {subsidized} THEN {_new_ids(cursor, ProviderCall, "a.vo_id", after=len(ids))} END
+                   AS subsidy_call_id
         FROM ({amounts}) a JOIN {_t(Payment)} p ON p.id = a.payment_id
         ORDER BY a.vo_id
         """,
@@ -335,18 +355,45 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
         """,
         [VendorOrder.Status.CANCELLED],
     )
+    json_build = "jsonb_build_object" if _pg() else "json_object"
     cursor.execute(
         f"""
         INSERT INTO {_t(ProviderCall)} (id, provider, kind, external_id, payment_id, status, payload, response,
                                         provider_reference, attempts, last_error, created_at)
-        SELECT s.call_id, s.provider, %s, 'split-' || s.vo_id, s.payment_id, %s,
-               CASE WHEN l.vo_id IS NULL THEN {json_text} ELSE {json_text} END,
+        SELECT s.subsidy_call_id, s.provider, %s, 'subsidy-' || s.vo_id, s.payment_id, %s,
+               {json_build}('amount', CAST(ROUND(s.subsidy, 2) AS TEXT), 'currency', s.currency),
                %s, '', 0, '', %s
+        FROM settle_batch s
+        WHERE s.subsidy_call_id IS NOT NULL
+        ON CONFLICT (external_id) DO NOTHING
+        """,
+        [ProviderCall.Kind.SUBSIDY, ProviderCall.Status.PENDING, "{}", now],
+    )
+    written = cursor.rowcount
+    expected = _fetch(cursor, "SELECT COUNT(*) FROM settle_batch WHERE subsidy_call_id IS NOT NULL")[0][0]
+    if written != expected:
+        raise RuntimeError(f"subsidy calls already exist for part of the batch ({written}/{expected})")
+    cursor.execute(
+        f"""
+        INSERT INTO {_t(ProviderCall)} (id, provider, kind, external_id, payment_id, status, payload, response,
+                                        provider_reference, attempts, last_error, created_at, after_id)
+        SELECT s.call_id, s.provider, %s, 'split-' || s.vo_id, s.payment_id,
+               CASE WHEN s.subsidy_call_id IS NULL THEN %s ELSE %s END,
+               CASE WHEN l.vo_id IS NULL THEN {json_text} ELSE {json_text} END,
+               %s, '', 0, '', %s, s.subsidy_call_id
         FROM settle_batch s LEFT JOIN settle_last l ON l.vo_id = s.vo_id
         WHERE s.call_id IS NOT NULL
         ON CONFLICT (external_id) DO NOTHING
         """,
-        [ProviderCall.Kind.SPLIT, ProviderCall.Status.PENDING, "{}", '{"finish": true}', "{}", now],
+        [
+            ProviderCall.Kind.SPLIT,
+            ProviderCall.Status.PENDING,
+            ProviderCall.Status.WAITING,
+            "{}",
+            '{"finish": true}',
+            "{}",
+            now,
+        ],
     )
     written = cursor.rowcount
     expected = _fetch(cursor, "SELECT COUNT(*) FROM settle_batch WHERE call_id IS NOT NULL")[0][0]
@@ -355,9 +402,9 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
     cursor.execute(
         f"""
         INSERT INTO {_t(Settlement)} (vendor_order_id, vendor_id, payment_id, currency, vendor_amount, commission,
-                                      referral, promotion, netted, entry_id, instruction_id, settled_at)
+                                      referral, promotion, subsidy, netted, entry_id, instruction_id, settled_at)
         SELECT s.vo_id, s.vendor_id, s.payment_id, s.currency, s.vendor_amount, s.commission, s.referral, s.promotion,
-               s.netted, e.entry_id, s.call_id, %s
+               s.subsidy, s.netted, e.entry_id, s.call_id, %s
         FROM settle_batch s
         LEFT JOIN settle_entries e ON e.vendor_id = s.vendor_id AND e.currency = s.currency AND s.call_id IS NOT NULL
         """,
@@ -418,18 +465,21 @@ def split_lines(vendor_order_ids) -> dict[int, list[SplitLine]]:
 
 def split_parts(*, settlement: Settlement, lines: list[SplitLine]) -> list[tuple[str, str, Decimal]]:
     """What a settlement's split instruction routes, receiver by receiver (non-positive parts are
-    not sent). Only money the buyer paid can be split, and each line's money goes to that line's
-    parties, so that a later refund of some lines finds their money with the receivers who got
-    it (invariant 21). A platform coupon on a line is paid out of that line's commission; what the
-    commission cannot cover the platform owes outside the split, first to the line's shop share,
-    then to the line's referrer. The shop's part is then less what it owed from earlier claw-backs
-    (netted); what its part cannot cover is kept back from the platform's part, never from a
-    referrer. The parts never add up to more than the buyer paid less the fee."""
+    not sent). Each line's money goes to that line's parties, so that a later refund of some
+    lines finds their money with the receivers who got it (invariant 21). A platform coupon on a
+    line is paid out of that line's commission; what the commission cannot cover the platform
+    paid into the payment before the split (Settlement.subsidy), so the shop and the referrer get
+    their whole shares. Where the provider could take no subsidy, only money the buyer paid is
+    split: the uncovered coupon comes off the line's shop share, then the line's referrer, and
+    the platform owes it outside the split. The shop's part is then less what it owed from
+    earlier claw-backs (netted); what its part cannot cover is kept back from the platform's
+    part, never from a referrer. The parts never add up to more than the payment holds."""
     vendor = platform = Decimal(0)
     referrals: dict[int, Decimal] = {}
+    subsidized = settlement.subsidy > 0
     for line in lines:
         covered = min(line.promotion, max(line.commission, Decimal(0)))
-        shop = line.vendor_amount - (line.promotion - covered)
+        shop = line.vendor_amount - (Decimal(0) if subsidized else line.promotion - covered)
         short = max(-shop, Decimal(0))
         referral = line.referral - min(line.referral, short)
         short -= line.referral - referral
@@ -444,6 +494,23 @@ def split_parts(*, settlement: Settlement, lines: list[SplitLine]) -> list[tuple
     parts += [("referrer", str(user_id), amount) for user_id, amount in sorted(referrals.items())]
     parts.append(("platform", "", platform))
     return [(owner_type, owner_key, amount) for owner_type, owner_key, amount in parts if amount > 0]
+
+
+def subsidy_book(*, call: ProviderCall) -> None:
+    """The provider took the platform's subsidy into the payment (inside call_outcome's
+    transaction): the money it holds grows by it, out of the platform's own funds."""
+    currency = call.payload["currency"]
+    amount = quantize(Decimal(call.payload["amount"]), currency)
+    ledger.ledger_post(
+        idempotency_key=f"subsidy:{call.external_id}",
+        kind="subsidy",
+        postings=[
+            (ledger.provider_clearing(call.provider, currency), amount),
+            (ledger.platform_account(ledger.FUNDING, currency), -amount),
+        ],
+        memo=f"Platform subsidy {call.external_id} into payment {call.payment.reference}",
+        reference={"payment": call.payment.reference, "call": call.external_id},
+    )
 
 
 def split_receivers(*, call: ProviderCall) -> list[Receiver]:

@@ -647,12 +647,14 @@ def teapot(shop_a):
 
 
 @pytest.mark.django_db
-def test_a_split_instruction_never_asks_the_provider_for_more_than_the_buyer_paid(buyer, shop_a, teapot, settings):
+def test_a_split_instruction_never_asks_the_provider_for_more_than_the_charge_holds(buyer, shop_a, teapot, settings):
     """Bug 1 (fixed): the split paid the shop its share including the platform's coupon out of the
-    buyer's payment, asking the provider for 100.00 of a 90.00 charge, which it refused."""
+    buyer's payment, asking the provider for 100.00 of a 90.00 charge, which it refused. The
+    platform now pays the part of its coupon the commission cannot cover into the charge first."""
     settings.SANDBOX_FEE_RATE = D("0")
     # 100.00 with a 10.00 platform coupon: the buyer pays 90.00; the shop's share is 95.00
-    # (100.00 less 5% commission), 10.00 of it owed by the platform, which funded the coupon.
+    # (100.00 less 5% commission). The commission (5.00) pays half the coupon, the platform's
+    # subsidy of 5.00 the other half: the split routes 95.00 of the 95.00 the charge then holds.
     order = discounted_order(
         buyer=buyer,
         shops=[
@@ -673,7 +675,11 @@ def test_a_split_instruction_never_asks_the_provider_for_more_than_the_buyer_pai
     _send_all_calls()
     split = ProviderCall.objects.get(external_id=f"split-{vendor_order.pk}")
     assert (split.status, split.last_error) == (ProviderCall.Status.SUCCEEDED, "")
-    assert SandboxOperation.objects.get(external_id=split.external_id).amount == D("90.00")
+    assert split.after.kind == ProviderCall.Kind.SUBSIDY
+    assert SandboxOperation.objects.get(external_id=split.after.external_id).amount == D("5.00")
+    operation = SandboxOperation.objects.get(external_id=split.external_id)
+    assert operation.amount == D("95.00")
+    assert [receiver["amount"] for receiver in operation.receivers] == ["95.00"]
     assert ledger_problems() == []
 
 
@@ -729,11 +735,13 @@ def test_a_referral_on_a_line_a_platform_coupon_paid_for_is_never_split_out_of_m
     buyer, other_buyer, shop_a, teapot, settings
 ):
     """Bug 5 (fixed): the referral is on the price before the platform's coupon; the split sent it
-    in full while the shop's part, below its subsidy, was left out, asking for more than was paid."""
+    in full while the shop's part, below its subsidy, was left out, asking for more than was paid.
+    Now the platform pays the subsidy into the charge before the split."""
     settings.SANDBOX_FEE_RATE = D("0")
     # 100.00 less an 85.00 platform coupon: the buyer pays 15.00. Commission 5% = 5.00 and the
-    # referral 20% = 20.00 are both on 100.00; the shop's share is 75.00, of which 80.00 is the
-    # platform's subsidy: its part of the split is negative and left out, the referrer's 20.00 is not.
+    # referral 20% = 20.00 are both on 100.00; the shop's share is 75.00. The commission pays 5.00
+    # of the coupon, the platform's subsidy the other 80.00: the charge then holds 95.00, which
+    # the split routes whole, shop 75.00 and referrer 20.00.
     order = discounted_order(
         buyer=buyer,
         shops=[
@@ -759,7 +767,9 @@ def test_a_referral_on_a_line_a_platform_coupon_paid_for_is_never_split_out_of_m
     _send_all_calls()
     split = ProviderCall.objects.get(external_id=f"split-{vendor_order.pk}")
     assert (split.status, split.last_error) == (ProviderCall.Status.SUCCEEDED, "")
-    assert SandboxOperation.objects.get(external_id=split.external_id).amount <= D("15.00")
+    assert SandboxOperation.objects.get(external_id=f"subsidy-{vendor_order.pk}").amount == D("80.00")
+    operation = SandboxOperation.objects.get(external_id=split.external_id)
+    assert sorted(receiver["amount"] for receiver in operation.receivers) == ["20.00", "75.00"]
     assert ledger_problems() == []
 
 
@@ -879,9 +889,9 @@ def test_a_refund_after_the_split_is_paid_in_full_when_a_coupon_line_had_a_refer
     other lines; a refund of those lines after the split got back from the shop only what it
     received, and the provider refused it. Each line's money now goes to that line's parties."""
     settings.SANDBOX_FEE_RATE = D("0")
-    # Line 1: 100.00 paid by a platform coupon in full, referral 20% = 20.00, commission 5.00:
-    # the platform owes the shop 75.00 and the referrer 20.00 outside the split. Line 2: 100.00
-    # paid, commission 5.00: the split routes it, shop 95.00, platform 5.00.
+    # Line 1: 100.00 paid by a platform coupon in full, referral 20% = 20.00, commission 5.00
+    # (which pays 5.00 of the coupon): the platform's subsidy of 95.00 pays the shop's 75.00 and
+    # the referrer's 20.00. Line 2: 100.00 paid, commission 5.00: shop 95.00, platform 5.00.
     order = discounted_order(
         buyer=buyer,
         shops=[
@@ -908,7 +918,19 @@ def test_a_refund_after_the_split_is_paid_in_full_when_a_coupon_line_had_a_refer
     _send_all_calls()
     settlement = Settlement.objects.get(vendor_order=vendor_order)
     parts = split_parts(settlement=settlement, lines=split_lines([vendor_order.pk])[vendor_order.pk])
-    assert parts == [("vendor", str(shop_a.pk), D("95.00")), ("platform", "", D("5.00"))]
+    assert settlement.subsidy == D("95.00")
+    assert parts == [
+        ("vendor", str(shop_a.pk), D("170.00")),
+        ("referrer", str(other_buyer.pk), D("20.00")),
+        ("platform", "", D("5.00")),
+    ]
+    # Where the provider takes no subsidy, only line 2's money is split, to line 2's parties; the
+    # platform owes line 1's shares outside the split.
+    unsubsidized = Settlement(vendor_id=shop_a.pk, netted=ZERO, subsidy=ZERO)
+    assert split_parts(settlement=unsubsidized, lines=split_lines([vendor_order.pk])[vendor_order.pk]) == [
+        ("vendor", str(shop_a.pk), D("95.00")),
+        ("platform", "", D("5.00")),
+    ]
     paid_line = OrderLine.objects.filter(vendor_order=vendor_order, platform_discount=0).get()
     refund = refund_create(vendor_order=vendor_order, actor=None, reason="broken", lines=[(paid_line, D("100.00"))])
     _send_all_calls()

@@ -66,6 +66,7 @@ def test_sandbox_declares_split_refund_and_payout_with_wechat_like_freeze(provid
     capabilities = get_provider("sandbox").capabilities
 
     assert capabilities.can_refund and capabilities.can_split and capabilities.can_payout
+    assert capabilities.can_subsidize
     assert capabilities.freeze_days == 180
     assert capabilities.fee_rate == D("0.0055")
     assert sandbox.SandboxProvider.capabilities == capabilities  # the class answers the same
@@ -214,6 +215,25 @@ def test_finishing_the_split_releases_the_rest_and_ends_splitting(provider, paym
     assert finished_twice.status == CallResult.FAILED
     # Refunds still come out of what the merchant holds.
     assert provider.refund(payment, external_id="RF-1", amount=D("20.00"), reason="").status == CallResult.SUCCEEDED
+
+
+def test_a_platform_subsidy_adds_to_what_can_be_split_until_splitting_is_finished(provider, payment):
+    """The platform's 补差: its own money joins the charge's unsplit money, once per external id."""
+    refused = provider.split(payment, external_id="SP-1", receivers=[vendor("shop-a", "230.00")])
+    subsidy = provider.subsidy(payment, external_id="SUB-1", amount=D("10.00"))
+    again = provider.subsidy(payment, external_id="SUB-1", amount=D("10.00"))
+    other_amount = provider.subsidy(payment, external_id="SUB-1", amount=D("11.00"))
+    split = provider.split(payment, external_id="SP-2", receivers=[vendor("shop-a", "230.00")])
+
+    assert refused.status == CallResult.FAILED and "exceeds the unsplit 220.00" in refused.detail
+    assert subsidy.status == CallResult.SUCCEEDED and again == subsidy
+    assert other_amount.status == CallResult.FAILED
+    assert split.status == CallResult.SUCCEEDED
+    assert balances(payment).subsidized == D("10.00") and balances(payment).held == D("0.00")
+    assert provider.split_finish(payment, external_id="FIN-1").status == CallResult.SUCCEEDED
+    late = provider.subsidy(payment, external_id="SUB-2", amount=D("1.00"))
+    assert late.status == CallResult.FAILED and "finished" in late.detail
+    assert provider.subsidy(payment, external_id="SUB-3", amount=D("0.001")).status == CallResult.FAILED
 
 
 def test_nothing_can_be_split_or_refunded_from_a_charge_that_was_not_paid(provider, buyer, shop_a):

@@ -363,8 +363,8 @@ def test_a_worker_killed_inside_a_batch_leaves_nothing_half_written_and_its_job_
             # and split calls) waits on it, since a shop order has one settlement.
             session.execute(
                 f"INSERT INTO {Settlement._meta.db_table} (vendor_order_id, vendor_id, payment_id, currency,"
-                " vendor_amount, commission, referral, promotion, netted, settled_at)"
-                " VALUES (%s, %s, %s, 'CNY', 0, 0, 0, 0, 0, now())",
+                " vendor_amount, commission, referral, promotion, subsidy, netted, settled_at)"
+                " VALUES (%s, %s, %s, 'CNY', 0, 0, 0, 0, 0, 0, now())",
                 [stuck.pk, stuck.vendor_id, Payment.objects.get(order=stuck.order_id).pk],
             )
             job = settlement_run.apply_async(queue=victim.queue)

@@ -12,12 +12,23 @@ from marketplace.models import AuditEvent
 from orders.models import OrderLine, VendorOrder
 from payments import ledger
 from payments.invariants import ledger_problems
-from payments.models import CommissionRule, JournalEntry, LineSplit, Payout, ProviderCall, Refund, Settlement
+from payments.models import (
+    CommissionRule,
+    JournalEntry,
+    LineSplit,
+    Payout,
+    ProviderCall,
+    Refund,
+    SandboxOperation,
+    Settlement,
+)
+from payments.services.calls import calls_send_due
 from payments.services.commission import commission_rates_for
 from payments.services.payouts import PayoutRefused, available_money, payout_request
 from payments.services.refunds import RefundRefused, refund_create
 from payments.services.settlement import settle_due
-from payments.tests.money_helpers import balance, complete, ledger_snapshot, owed_to, paid_order
+from payments.tests.money_helpers import balance, complete, ledger_snapshot, owed_to, paid_order, pay
+from payments.tests.order_builders import LineSpec, ShopSpec, discounted_order
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -172,6 +183,56 @@ def test_ledger_check_names_a_settlement_whose_unconstrained_references_are_wron
     )
     assert any("its instruction is not its payment's split call (missing" in p for p in ledger_problems())
     Settlement.objects.filter(pk=settlement.pk).update(instruction_id=settlement.instruction_id)
+    assert ledger_problems() == []
+
+
+def test_a_platform_coupon_its_commission_cannot_cover_is_paid_in_by_the_platform_before_the_split(
+    buyer, shop_a, tea, settings
+):
+    settings.SANDBOX_FEE_RATE = D("0")
+    # 100.00 with a 60.00 platform coupon: the buyer pays 40.00, the shop's share is 95.00; the
+    # 5.00 commission pays 5.00 of the coupon, the platform's subsidy the other 55.00.
+    order = discounted_order(
+        buyer=buyer,
+        shops=[
+            ShopSpec(
+                vendor=shop_a,
+                shipping=D("0"),
+                lines=[
+                    LineSpec(
+                        variant=tea.variants.get(), unit_price=D("100.00"), quantity=1, platform_discount=D("60.00")
+                    )
+                ],
+            )
+        ],
+    )
+    payment = pay(order)
+    vendor_order = complete(order.vendor_orders.get(), delivered_days_ago=8)
+    clearing = balance("provider", "sandbox", ledger.CLEARING)
+
+    settle_due()
+
+    settlement = Settlement.objects.get(vendor_order=vendor_order)
+    subsidy = ProviderCall.objects.get(external_id=f"subsidy-{vendor_order.pk}")
+    assert settlement.subsidy == D("55.00") and settlement.vendor_amount == D("95.00")
+    assert (subsidy.kind, subsidy.payment, subsidy.payload) == (
+        ProviderCall.Kind.SUBSIDY,
+        payment,
+        {"amount": "55.00", "currency": "CNY"},
+    )
+    assert settlement.instruction.after == subsidy  # the split waits for the subsidy
+    for _ in range(5):
+        calls_send_due()
+    settlement.instruction.refresh_from_db()
+    assert settlement.instruction.status == ProviderCall.Status.SUCCEEDED
+    routed = SandboxOperation.objects.get(external_id=settlement.instruction.external_id)
+    assert [receiver["amount"] for receiver in routed.receivers] == ["95.00"]  # the shop's whole share
+    entry = JournalEntry.objects.get(idempotency_key=f"subsidy:subsidy-{vendor_order.pk}")
+    assert sorted((p.account.code, p.amount) for p in entry.postings.select_related("account")) == [
+        ("platform:funding", D("-55.00")),
+        ("provider:sandbox:clearing", D("55.00")),
+    ]
+    assert balance("provider", "sandbox", ledger.CLEARING) - clearing == D("55.00")  # the provider holds it
     assert ledger_problems() == []
 
 
