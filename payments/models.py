@@ -417,6 +417,12 @@ class LineSplit(models.Model):
                 fields=["vendor_order"], condition=models.Q(order_line__isnull=True), name="line_split_one_shipping"
             ),
         ]
+        # Settlement reads a batch's referral lines through it: few lines carry a referrer.
+        indexes = [
+            models.Index(
+                fields=["vendor_order"], condition=models.Q(referrer__isnull=False), name="line_split_referral_idx"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"split of line {self.order_line_id or 'shipping'} (shop order {self.vendor_order_id})"
@@ -501,7 +507,13 @@ class Settlement(models.Model):
         db_constraint=False,
         db_index=False,  # settlement_statement_idx starts with it
     )
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="settlements", db_constraint=False)
+    payment = models.ForeignKey(
+        Payment,
+        on_delete=models.PROTECT,
+        related_name="settlements",
+        db_constraint=False,
+        db_index=False,  # nothing looks settlements up by payment; the batch would maintain it
+    )
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     vendor_amount = MoneyField(_("shop's share"))
     commission = MoneyField(_("commission"))

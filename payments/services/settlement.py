@@ -131,6 +131,9 @@ def _settle_batch(*, cutoff: datetime, now: datetime, batch_size: int, only_ids:
         with connection.cursor() as cursor:
             if _pg():
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SETTLEMENT_LOCK])
+                # The batch's statements are estimated dear (per-row subqueries over thousands of
+                # rows) but run in milliseconds: JIT compiling them would cost about a second each.
+                cursor.execute("SET LOCAL jit = off")
             ids = _due_ids(cutoff=cutoff, batch_size=batch_size, only_ids=only_ids)
             if not ids:
                 return None
@@ -181,7 +184,7 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
     # taken would be missed. The amounts are read by a new statement, which sees it: such a shop
     # order is left out of the batch.
     open_statuses = list(ReturnRequest.OPEN_STATUSES)
-    for table in ("settle_batch", "settle_entries", "settle_referrals", "settle_owed", "settle_last"):
+    for table in ("settle_batch", "settle_entries", "settle_referrals", "settle_owed"):
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
     # What is still pending per shop order: its splits less the refunds already made of them.
     refunded = f"""
@@ -191,7 +194,7 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
         WHERE s2.vendor_order_id {in_ids} GROUP BY rl.split_id
     """
     amounts = f"""
-        SELECT ls.vendor_order_id AS vo_id, MIN(vo.order_id) AS order_id, ls.vendor_id, ls.payment_id, ls.currency,
+        SELECT ls.vendor_order_id AS vo_id, ls.vendor_id, ls.payment_id, ls.currency,
                SUM(ls.vendor_amount - COALESCE(r.vendor_amount, 0)) AS vendor_amount,
                SUM(ls.commission - COALESCE(r.commission, 0)) AS commission,
                SUM(ls.referral - COALESCE(r.referral, 0)) AS referral,
@@ -200,7 +203,6 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
                    - {least}(ls.platform_discount - COALESCE(r.platform_discount, 0),
                              {greatest}(ls.commission - COALESCE(r.commission, 0), 0))) AS uncovered
         FROM {_t(LineSplit)} ls LEFT JOIN ({refunded}) r ON r.split_id = ls.id
-        JOIN {_t(VendorOrder)} vo ON vo.id = ls.vendor_order_id
         WHERE ls.vendor_order_id {in_ids}
           AND NOT EXISTS (SELECT 1 FROM {_t(ReturnRequest)} rr WHERE rr.vendor_order_id = ls.vendor_order_id
                           AND rr.status IN ({", ".join(["%s"] * len(open_statuses))}))
@@ -214,22 +216,34 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
     moving = "(a.vendor_amount <> 0 OR a.commission <> 0 OR a.referral <> 0)"
     # Platform coupons the lines' commission cannot cover are paid into the payment by the
     # platform before the split (a subsidy call the split waits for), where the provider can.
-    subsidized = f"{moving} AND a.uncovered > 0 AND p.provider IN ({_subsidizing_providers()})"
+    subsidized = f"{moving} AND a.uncovered > 0 AND a.provider IN ({_subsidizing_providers()})"
+    # The split of the payment's last shop order to settle carries {"finish": true}: once it is
+    # done, the provider is told to finish splitting and unfreeze the rest (WeChat's 完结分账),
+    # which split-capable providers require (calls.call_outcome queues that call). "Last": the
+    # highest of the order's shop orders in this batch, when every shop order of the order still
+    # unsettled (and not cancelled) is in the batch: one index probe per row to count them.
+    unsettled_of_order = f"""
+        SELECT COUNT(*) FROM {_t(VendorOrder)} vo2
+        WHERE vo2.order_id = a.order_id AND vo2.status <> %s
+          AND NOT EXISTS (SELECT 1 FROM {_t(Settlement)} st WHERE st.vendor_order_id = vo2.id)
+    """
     cursor.execute(
         f"""
         CREATE TEMP TABLE settle_batch AS
-        SELECT a.*, p.provider, a.vendor_amount * 0 AS netted,
+        SELECT a.*, a.vendor_amount * 0 AS netted,
                CASE WHEN {subsidized} THEN a.uncovered ELSE a.uncovered * 0 END AS subsidy,
                CASE WHEN {moving} THEN {_new_ids(cursor, ProviderCall, "a.vo_id")} END AS call_id,
                CASE WHEN {subsidized} THEN {_new_ids(cursor, ProviderCall, "a.vo_id", after=len(ids))} END
-                   AS subsidy_call_id
-        FROM ({amounts}) a JOIN {_t(Payment)} p ON p.id = a.payment_id
-        ORDER BY a.vo_id
+                   AS subsidy_call_id,
+               CASE WHEN {moving}
+                     AND a.vo_id = MAX(CASE WHEN {moving} THEN a.vo_id END) OVER (PARTITION BY a.order_id)
+                     AND COUNT(*) OVER (PARTITION BY a.order_id) = ({unsettled_of_order})
+                    THEN 1 ELSE 0 END AS finish
+        FROM (SELECT amounts.*, p.provider, p.order_id
+              FROM ({amounts}) amounts JOIN {_t(Payment)} p ON p.id = amounts.payment_id) a
         """,
-        id_params + id_params + open_statuses,
+        [VendorOrder.Status.CANCELLED, *id_params, *id_params, *open_statuses],
     )
-    if _pg():
-        cursor.execute("ANALYZE settle_batch")  # temporary tables have no statistics until told
     cursor.execute(
         f"""
         CREATE TEMP TABLE settle_entries AS
@@ -243,14 +257,14 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
         f"""
         CREATE TEMP TABLE settle_referrals AS
         SELECT e.entry_id, ls.referrer_id, ls.currency, SUM(ls.referral - COALESCE(r.referral, 0)) AS amount
-        FROM settle_batch b
-        JOIN settle_entries e ON e.vendor_id = b.vendor_id AND e.currency = b.currency
-        JOIN {_t(LineSplit)} ls ON ls.vendor_order_id = b.vo_id AND ls.referrer_id IS NOT NULL
+        FROM {_t(LineSplit)} ls
+        JOIN settle_batch b ON b.vo_id = ls.vendor_order_id
+        JOIN settle_entries e ON e.vendor_id = b.vendor_id AND e.currency = b.currency AND b.call_id IS NOT NULL
         LEFT JOIN ({refunded}) r ON r.split_id = ls.id
-        WHERE b.referral <> 0
+        WHERE ls.vendor_order_id {in_ids} AND ls.referrer_id IS NOT NULL  -- line_split_referral_idx
         GROUP BY e.entry_id, ls.referrer_id, ls.currency
         """,
-        id_params,
+        id_params + id_params,
     )
     # Accounts the entries need (the pending ones exist since the capture).
     for currency in {row[0] for row in _fetch(cursor, "SELECT DISTINCT currency FROM settle_batch")}:
@@ -338,23 +352,6 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
         ORDER BY x.entry_id, x.owner_type DESC, x.purpose
         """
     )
-    # The split of the payment's last shop order to settle carries {"finish": true}: once it is
-    # done, the provider is told to finish splitting and unfreeze the rest (WeChat's 完结分账),
-    # which split-capable providers require (calls.call_outcome queues that call).
-    cursor.execute(
-        f"""
-        CREATE TEMP TABLE settle_last AS
-        SELECT MAX(s.vo_id) AS vo_id FROM settle_batch s
-        WHERE s.call_id IS NOT NULL
-        GROUP BY s.order_id
-        HAVING s.order_id NOT IN (
-            SELECT vo.order_id FROM {_t(VendorOrder)} vo
-            WHERE vo.order_id IN (SELECT order_id FROM settle_batch) AND vo.status <> %s
-              AND NOT EXISTS (SELECT 1 FROM {_t(Settlement)} st WHERE st.vendor_order_id = vo.id)
-              AND vo.id NOT IN (SELECT vo_id FROM settle_batch))
-        """,
-        [VendorOrder.Status.CANCELLED],
-    )
     json_build = "jsonb_build_object" if _pg() else "json_object"
     cursor.execute(
         f"""
@@ -379,9 +376,9 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
                                         provider_reference, attempts, last_error, created_at, after_id)
         SELECT s.call_id, s.provider, %s, 'split-' || s.vo_id, s.payment_id,
                CASE WHEN s.subsidy_call_id IS NULL THEN %s ELSE %s END,
-               CASE WHEN l.vo_id IS NULL THEN {json_text} ELSE {json_text} END,
+               CASE WHEN s.finish = 0 THEN {json_text} ELSE {json_text} END,
                %s, '', 0, '', %s, s.subsidy_call_id
-        FROM settle_batch s LEFT JOIN settle_last l ON l.vo_id = s.vo_id
+        FROM settle_batch s
         WHERE s.call_id IS NOT NULL
         ON CONFLICT (external_id) DO NOTHING
         """,
@@ -411,7 +408,7 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
         [now],
     )
     settled = _fetch(cursor, "SELECT COUNT(*) FROM settle_batch")[0][0]
-    for table in ("settle_batch", "settle_entries", "settle_referrals", "settle_owed", "settle_last"):
+    for table in ("settle_batch", "settle_entries", "settle_referrals", "settle_owed"):
         cursor.execute(f"DROP TABLE {table}")
     return settled
 

@@ -410,3 +410,24 @@ def test_only_the_last_shop_order_of_a_payment_to_settle_carries_the_finish_flag
     assert Settlement.objects.get(vendor_order=second).instruction.payload == {"finish": True}
     finish = ProviderCall.objects.get(kind=ProviderCall.Kind.SPLIT_FINISH, payment=payment)
     assert finish.external_id == f"finish-{payment.reference}"
+
+
+def test_in_one_batch_the_highest_shop_order_of_a_payment_carries_the_finish_flag_unless_one_is_held_back(
+    buyer, shop_a, shop_b, tea, cups
+):
+    from orders.models import ReturnRequest
+
+    both, _ = paid_order(buyer=buyer, items={shop_a: [(tea.variants.get(), 1)], shop_b: [(cups.variants.get(), 1)]})
+    held, _ = paid_order(buyer=buyer, items={shop_a: [(tea.variants.get(), 1)], shop_b: [(cups.variants.get(), 1)]})
+    for vendor_order in [*both.vendor_orders.all(), *held.vendor_orders.all()]:
+        complete(vendor_order, delivered_days_ago=8)
+    held_first, held_second = held.vendor_orders.order_by("pk")
+    ReturnRequest.objects.create(vendor_order=held_second, buyer=buyer, number="R9", kind="refund_only", reason="x")
+
+    assert settle_due().settled == 3
+
+    first, second = both.vendor_orders.order_by("pk")
+    assert Settlement.objects.get(vendor_order=first).instruction.payload == {}
+    assert Settlement.objects.get(vendor_order=second).instruction.payload == {"finish": True}
+    assert Settlement.objects.get(vendor_order=held_first).instruction.payload == {}  # its sibling has a return
+    assert not Settlement.objects.filter(vendor_order=held_second).exists()
