@@ -195,14 +195,14 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media")))
-# Identity documents of shop applications: never under MEDIA_ROOT (which may be served
-# publicly); only the admin's document view reads them.
+# Identity documents of shop applications and return photos: never under MEDIA_ROOT (which
+# may be served publicly); only access-checked views read them.
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(DATA_DIR / "private")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "private": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": "/private-not-served/"},
+    "private": {  # under PRIVATE_MEDIA_ROOT
+        "BACKEND": "marketplace.uploads.PrivateStorage",
+        "OPTIONS": {"base_url": "/private-not-served/"},
     },
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -5,7 +5,9 @@ import warnings
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.functional import cached_property
 from django.utils.translation import gettext
 from PIL import Image, UnidentifiedImageError
 
@@ -85,3 +87,20 @@ def validate_document(file: UploadedFile, *, max_bytes: int | None = None) -> st
         if exc.params.get("limit"):  # too large or too many pixels: say so, in any language
             raise
         raise InvalidUpload(reason=gettext("Documents must be a PDF or an image (JPEG, PNG, WebP).")) from None
+
+
+class PrivateStorage(FileSystemStorage):
+    """Files only access-checked views hand out (shop documents, return photos), kept under
+    settings.PRIVATE_MEDIA_ROOT, never under MEDIA_ROOT, which may be served publicly. The
+    location follows the setting (like FileSystemStorage follows MEDIA_ROOT), so a test or a
+    deployment that changes it moves the storage too."""
+
+    @cached_property
+    def base_location(self):
+        return self._value_or_setting(self._location, settings.PRIVATE_MEDIA_ROOT)
+
+    def _clear_cached_properties(self, setting, **kwargs):
+        super()._clear_cached_properties(setting, **kwargs)
+        if setting == "PRIVATE_MEDIA_ROOT":
+            self.__dict__.pop("base_location", None)
+            self.__dict__.pop("location", None)

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import ProductVariant
 from marketplace.money import CURRENCY_CHOICES, MoneyField
-from vendors.models import Vendor
+from vendors.models import Vendor, private_storage
 
 
 class Cart(models.Model):
@@ -405,9 +405,18 @@ class ReturnLine(models.Model):
 
 
 class ReturnPhoto(models.Model):
+    """A buyer's photo of what they return: private (the buyer, the shop's order staff and the
+    platform's admins see it through `url`, never by a public media address)."""
+
     return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="photos")
-    image = models.ImageField(upload_to="returns/%Y/%m/")
+    image = models.ImageField(upload_to="returns/%Y/%m/", storage=private_storage)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return f"photo of {self.return_request_id}"
+
+    @property
+    def url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("orders:return_photo", args=[self.return_request.number, self.pk])

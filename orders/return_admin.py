@@ -53,8 +53,13 @@ class ReturnLineInline(admin.TabularInline):
 
 class ReturnPhotoInline(ReturnLineInline):
     model = ReturnPhoto
-    fields = ["image", "created_at"]
+    fields = ["photo", "created_at"]
     readonly_fields = fields
+
+    @admin.display(description=_("photo"))
+    def photo(self, photo: ReturnPhoto) -> str:
+        """The private photo, opened through the access-checked view, never a public media URL."""
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', photo.url, _("Open"))
 
 
 @admin.register(ReturnRequest)

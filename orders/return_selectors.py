@@ -14,8 +14,9 @@ from django.utils.translation import gettext, gettext_lazy
 
 from marketplace.errors import NotFound
 from marketplace.models import User
-from orders.models import OrderEvent, OrderLine, ReturnLine, ReturnRequest, VendorOrder
+from orders.models import OrderEvent, OrderLine, ReturnLine, ReturnPhoto, ReturnRequest, VendorOrder
 from vendors.models import Vendor
+from vendors.selectors import role_allows, vendor_memberships_for_user
 
 VO = VendorOrder.Status
 RS = ReturnRequest.Status
@@ -203,3 +204,24 @@ def return_timeline_rows(*, return_request: ReturnRequest, show_actor: bool) -> 
             }
         )
     return rows
+
+
+def return_photo_get(*, user: User, number: str, photo_id: int) -> ReturnPhoto:
+    """A return's photo for someone allowed to see it: the buyer, the shop's staff whose role
+    opens orders, or a platform admin who may view returns. NotFound for anyone else."""
+    photo = (
+        ReturnPhoto.objects.select_related("return_request__vendor_order")
+        .filter(pk=photo_id, return_request__number=number)
+        .first()
+    )
+    if photo is None or not user.is_authenticated:
+        raise NotFound(gettext("Photo not found."))
+    return_request = photo.return_request
+    if return_request.buyer_id == user.pk:
+        return photo
+    if user.is_staff and user.has_perm("orders.view_returnrequest"):
+        return photo
+    member = vendor_memberships_for_user(user=user).filter(vendor_id=return_request.vendor_order.vendor_id).first()
+    if member is not None and role_allows(role=member.role, permission="orders"):
+        return photo
+    raise NotFound(gettext("Photo not found."))

@@ -58,7 +58,7 @@ class ReturnOutput(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_photos(self, return_request: ReturnRequest) -> list[str]:
-        return [photo.image.url for photo in return_request.photos.all()]
+        return [photo.url for photo in return_request.photos.all()]
 
     @extend_schema_field(ReturnEventOutput(many=True))
     def get_events(self, return_request: ReturnRequest) -> list[dict]:

@@ -23,6 +23,7 @@ urlpatterns: list = [
     path("orders/<str:number>/parts/<str:part>/return/", views.return_new, name="return_new"),
     path("returns/", views.return_list, name="returns"),
     path("returns/<str:number>/", views.return_detail, name="return_detail"),
+    path("returns/<str:number>/photos/<int:photo_id>/", views.return_photo, name="return_photo"),
     path("returns/<str:number>/cancel/", views.return_cancel, name="return_cancel"),
     path("returns/<str:number>/ship-back/", views.return_ship_back, name="return_ship_back"),
     path("returns/<str:number>/dispute/", views.return_dispute, name="return_dispute"),

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -361,6 +361,22 @@ def return_list(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     return render(request, "orders/return_list.html", {"page": page})
+
+
+@login_required
+@require_GET
+def return_photo(request: HttpRequest, number: str, photo_id: int) -> FileResponse:
+    """A return's photo, for the buyer, the shop's order staff and the platform's admins only."""
+    try:
+        photo = return_selectors.return_photo_get(user=request.user, number=number, photo_id=photo_id)
+    except NotFound:
+        raise Http404 from None
+    if not photo.image.storage.exists(photo.image.name):
+        raise Http404
+    response = FileResponse(photo.image.open("rb"), filename=photo.image.name.rsplit("/", 1)[-1])
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @login_required

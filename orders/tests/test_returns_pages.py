@@ -249,3 +249,41 @@ def test_the_buyer_cannot_answer_their_own_request_in_the_dashboard(client, vend
     assert client.post(f"/dashboard/orders/returns/{return_request.number}/accept/").status_code == 404
     return_request.refresh_from_db()
     assert return_request.status == RS.REQUESTED
+
+
+# --- Photos are private ------------------------------------------------------------------------
+
+
+def test_return_photos_are_private_and_open_only_for_the_buyer_the_shop_staff_and_admins(
+    client, vendor_order, buyer, other_buyer, owner_a, staff_a, owner_b, admin_user, settings
+):
+    return_request = return_request_open(
+        vendor_order=vendor_order,
+        actor=buyer,
+        kind=KIND.RETURN_AND_REFUND,
+        reason="damaged",
+        lines=[(vendor_order.lines.first(), 1)],
+        photos=[photo("cracked.png")],
+    )
+    stored = return_request.photos.get()
+    url = f"/returns/{return_request.number}/photos/{stored.pk}/"
+    assert stored.url == url
+    # Kept in private storage, nowhere under the public media directory.
+    assert stored.image.path.startswith(str(settings.PRIVATE_MEDIA_ROOT))
+    assert not settings.MEDIA_ROOT.exists() or not list(settings.MEDIA_ROOT.rglob("*.png"))
+
+    for allowed in (buyer, owner_a, staff_a, admin_user):
+        client.force_login(allowed)
+        response = client.get(url)
+        assert response.status_code == 200, allowed
+        assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+        assert response["X-Content-Type-Options"] == "nosniff"
+    for refused in (other_buyer, owner_b):
+        client.force_login(refused)
+        assert client.get(url).status_code == 404, refused
+    client.logout()
+    assert client.get(url).status_code == 302  # to the log-in page
+    client.force_login(buyer)
+    assert client.get(f"/returns/{return_request.number}/photos/{stored.pk + 1}/").status_code == 404
+    # The pages and the API link the private address, not a media URL.
+    assert url in client.get(f"/returns/{return_request.number}/").content.decode()
