@@ -59,7 +59,7 @@ class ReturnPhotoInline(ReturnLineInline):
     @admin.display(description=_("photo"))
     def photo(self, photo: ReturnPhoto) -> str:
         """The private photo, opened through the access-checked view, never a public media URL."""
-        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', photo.url, _("Open"))
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', photo.url, _("Open photo"))
 
 
 @admin.register(ReturnRequest)

@@ -285,5 +285,10 @@ def test_return_photos_are_private_and_open_only_for_the_buyer_the_shop_staff_an
     assert client.get(url).status_code == 302  # to the log-in page
     client.force_login(buyer)
     assert client.get(f"/returns/{return_request.number}/photos/{stored.pk + 1}/").status_code == 404
-    # The pages and the API link the private address, not a media URL.
+    # The pages, the admin and the API link the private address, not a media URL.
     assert url in client.get(f"/returns/{return_request.number}/").content.decode()
+    assert client.get(f"/api/v1/returns/{return_request.number}/").json()["photos"] == [url]
+    client.force_login(admin_user)
+    assert url in client.get(f"/admin/orders/returnrequest/{return_request.pk}/change/").content.decode()
+    client.force_login(owner_a)
+    assert url in client.get(f"/dashboard/orders/returns/{return_request.number}/").content.decode()
