@@ -467,20 +467,26 @@ class MoneyStory:
         # The sum of the splits of a payment is what the provider captured.
         assert dict(split_totals) == captured
 
-        # After settlement, a shop order leaves nothing pending for anybody.
+        # After settlement, a shop order leaves nothing pending for anybody: its capture and its
+        # refunds before settlement, with the settlement entry it shares with the shop's other
+        # shop orders of the batch (and theirs), add up to zero on every pending account.
         pending = Q(account__purpose=ledger.PENDING) | Q(account__purpose=ledger.COMMISSION_PENDING)
-        for vendor_order_id in self.settled:
+        by_entry: dict[int | None, list[int]] = defaultdict(list)
+        for vendor_order_id, entry_id in Settlement.objects.filter(vendor_order_id__in=self.settled).values_list(
+            "vendor_order_id", "entry_id"
+        ):
+            by_entry[entry_id].append(vendor_order_id)
+        groups = [(entry_id, vos) for entry_id, vos in by_entry.items() if entry_id is not None]
+        groups += [(None, [vendor_order_id]) for vendor_order_id in by_entry.get(None, [])]
+        for entry_id, vendor_order_ids in groups:
             rows = (
                 Posting.objects.filter(pending)
-                .filter(
-                    Q(entry__reference__vendor_order=vendor_order_id)
-                    | Q(entry__idempotency_key=f"settle:vo:{vendor_order_id}")
-                )
+                .filter(Q(entry__reference__vendor_order__in=vendor_order_ids) | Q(entry_id=entry_id))
                 .values("account_id")
                 .annotate(total=Sum("amount"))
                 .exclude(total=0)
             )
-            assert list(rows) == [], vendor_order_id
+            assert list(rows) == [], vendor_order_ids
         # Settlement only after completion and the return window.
         window = timedelta(days=django_settings.RETURN_WINDOW_DAYS)
         for settlement in Settlement.objects.select_related("vendor_order"):
