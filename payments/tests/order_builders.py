@@ -110,3 +110,8 @@ def discounted_order(*, buyer: User, shops: list[ShopSpec], currency: str = "CNY
     OrderEvent.objects.create(order=order, actor=buyer, type="placed")
     order.refresh_from_db()
     return order
+
+
+def one_shop_order(*, buyer: User, vendor: Vendor, lines: list[LineSpec]) -> Order:
+    """discounted_order for the stories' usual case: one shop, free shipping."""
+    return discounted_order(buyer=buyer, shops=[ShopSpec(vendor=vendor, shipping=Decimal(0), lines=lines)])

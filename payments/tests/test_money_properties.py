@@ -65,7 +65,7 @@ from payments.services.refunds import RefundRefused, line_refund_amount, refund_
 from payments.services.settlement import settle_due, split_lines, split_parts
 from payments.tests.helpers import body_for, deliver
 from payments.tests.money_helpers import complete, ledger_snapshot, paid_order, pay
-from payments.tests.order_builders import LineSpec, ShopSpec, discounted_order
+from payments.tests.order_builders import LineSpec, ShopSpec, discounted_order, one_shop_order
 from vendors.tests.factories import VendorFactory
 
 D = Decimal
@@ -661,18 +661,11 @@ def test_a_split_instruction_never_asks_the_provider_for_more_than_the_charge_ho
     # 100.00 with a 10.00 platform coupon: the buyer pays 90.00; the shop's share is 95.00
     # (100.00 less 5% commission). The commission (5.00) pays half the coupon, the platform's
     # subsidy of 5.00 the other half: the split routes 95.00 of the 95.00 the charge then holds.
-    order = discounted_order(
+    order = one_shop_order(
         buyer=buyer,
-        shops=[
-            ShopSpec(
-                vendor=shop_a,
-                shipping=ZERO,
-                lines=[
-                    LineSpec(
-                        variant=teapot.variants.get(), unit_price=D("100.00"), quantity=1, platform_discount=D("10.00")
-                    )
-                ],
-            )
+        vendor=shop_a,
+        lines=[
+            LineSpec(variant=teapot.variants.get(), unit_price=D("100.00"), quantity=1, platform_discount=D("10.00"))
         ],
     )
     pay(order)
@@ -748,22 +741,17 @@ def test_a_referral_on_a_line_a_platform_coupon_paid_for_is_never_split_out_of_m
     # referral 20% = 20.00 are both on 100.00; the shop's share is 75.00. The commission pays 5.00
     # of the coupon, the platform's subsidy the other 80.00: the charge then holds 95.00, which
     # the split routes whole, shop 75.00 and referrer 20.00.
-    order = discounted_order(
+    order = one_shop_order(
         buyer=buyer,
-        shops=[
-            ShopSpec(
-                vendor=shop_a,
-                shipping=ZERO,
-                lines=[
-                    LineSpec(
-                        variant=teapot.variants.get(),
-                        unit_price=D("100.00"),
-                        quantity=1,
-                        platform_discount=D("85.00"),
-                        referrer=other_buyer,
-                        referral_rate=D("0.2000"),
-                    )
-                ],
+        vendor=shop_a,
+        lines=[
+            LineSpec(
+                variant=teapot.variants.get(),
+                unit_price=D("100.00"),
+                quantity=1,
+                platform_discount=D("85.00"),
+                referrer=other_buyer,
+                referral_rate=D("0.2000"),
             )
         ],
     )
@@ -898,24 +886,19 @@ def test_a_refund_after_the_split_is_paid_in_full_when_a_coupon_line_had_a_refer
     # Line 1: 100.00 paid by a platform coupon in full, referral 20% = 20.00, commission 5.00
     # (which pays 5.00 of the coupon): the platform's subsidy of 95.00 pays the shop's 75.00 and
     # the referrer's 20.00. Line 2: 100.00 paid, commission 5.00: shop 95.00, platform 5.00.
-    order = discounted_order(
+    order = one_shop_order(
         buyer=buyer,
-        shops=[
-            ShopSpec(
-                vendor=shop_a,
-                shipping=ZERO,
-                lines=[
-                    LineSpec(
-                        variant=teapot.variants.get(),
-                        unit_price=D("100.00"),
-                        quantity=1,
-                        platform_discount=D("100.00"),
-                        referrer=other_buyer,
-                        referral_rate=D("0.2000"),
-                    ),
-                    LineSpec(variant=teapot.variants.get(), unit_price=D("100.00"), quantity=1),
-                ],
-            )
+        vendor=shop_a,
+        lines=[
+            LineSpec(
+                variant=teapot.variants.get(),
+                unit_price=D("100.00"),
+                quantity=1,
+                platform_discount=D("100.00"),
+                referrer=other_buyer,
+                referral_rate=D("0.2000"),
+            ),
+            LineSpec(variant=teapot.variants.get(), unit_price=D("100.00"), quantity=1),
         ],
     )
     pay(order)

@@ -28,7 +28,7 @@ from payments.services.payouts import PayoutRefused, available_money, payout_req
 from payments.services.refunds import RefundRefused, refund_create
 from payments.services.settlement import settle_due
 from payments.tests.money_helpers import balance, complete, ledger_snapshot, owed_to, paid_order, pay
-from payments.tests.order_builders import LineSpec, ShopSpec, discounted_order
+from payments.tests.order_builders import LineSpec, one_shop_order
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -192,19 +192,10 @@ def test_a_platform_coupon_its_commission_cannot_cover_is_paid_in_by_the_platfor
     settings.SANDBOX_FEE_RATE = D("0")
     # 100.00 with a 60.00 platform coupon: the buyer pays 40.00, the shop's share is 95.00; the
     # 5.00 commission pays 5.00 of the coupon, the platform's subsidy the other 55.00.
-    order = discounted_order(
+    order = one_shop_order(
         buyer=buyer,
-        shops=[
-            ShopSpec(
-                vendor=shop_a,
-                shipping=D("0"),
-                lines=[
-                    LineSpec(
-                        variant=tea.variants.get(), unit_price=D("100.00"), quantity=1, platform_discount=D("60.00")
-                    )
-                ],
-            )
-        ],
+        vendor=shop_a,
+        lines=[LineSpec(variant=tea.variants.get(), unit_price=D("100.00"), quantity=1, platform_discount=D("60.00"))],
     )
     payment = pay(order)
     vendor_order = complete(order.vendor_orders.get(), delivered_days_ago=8)
