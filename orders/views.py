@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from catalog.referrals import referrals_in_session
 from marketplace.errors import DomainError, NotFound
+from marketplace.uploads import private_file_response
 from orders import return_selectors, selectors
 from orders.forms import AddressForm, ReturnNoteForm, ReturnRequestForm, ReturnShipBackForm
 from orders.models import Order, ReturnRequest, VendorOrder
@@ -371,10 +372,7 @@ def return_photo(request: HttpRequest, number: str, photo_id: int) -> FileRespon
         photo = return_selectors.return_photo_get(user=request.user, number=number, photo_id=photo_id)
     except NotFound:
         raise Http404 from None
-    if not photo.image.storage.exists(photo.image.name):
-        raise Http404
-    response = FileResponse(photo.image.open("rb"), filename=photo.image.name.rsplit("/", 1)[-1])
-    response["X-Content-Type-Options"] = "nosniff"
+    response = private_file_response(photo.image, filename=photo.image.name.rsplit("/", 1)[-1])
     response["Cache-Control"] = "private, max-age=3600"
     return response
 

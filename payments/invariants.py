@@ -274,51 +274,46 @@ def _settlements() -> list[str]:
 def _settlement_entries_match() -> list[str]:
     """Each settlement entry moves exactly the sums of its settlements, for one shop: its shares
     pending → available, the commission pending → earned, the referrals pending → available."""
-    expected: dict[int, dict] = {}
+    shops: dict[int, set[str]] = defaultdict(set)
+    currencies: dict[int, str] = {}
+    expected: dict[int, dict[tuple[str, str], Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for entry_id, vendor_id, currency, vendor_amount, commission, referral in (
         Settlement.objects.filter(entry__isnull=False)
         .values_list("entry_id", "vendor_id", "currency")
         .annotate(Sum("vendor_amount"), Sum("commission"), Sum("referral"))
     ):
-        if entry_id in expected:
-            expected[entry_id]["shops"].add(vendor_id)
-            continue
-        expected[entry_id] = {
-            "shops": {vendor_id},
-            "currency": currency,
-            (ledger.VENDOR, ledger.PENDING): vendor_amount,
-            (ledger.VENDOR, ledger.AVAILABLE): -vendor_amount,
-            (ledger.PLATFORM, ledger.COMMISSION_PENDING): commission,
-            (ledger.PLATFORM, ledger.COMMISSION): -commission,
-            (ledger.REFERRER, ledger.PENDING): referral,
-            (ledger.REFERRER, ledger.AVAILABLE): -referral,
-        }
-    actual: dict[int, dict] = defaultdict(lambda: defaultdict(Decimal))
-    vendor_keys: dict[int, set[str]] = defaultdict(set)
+        shops[entry_id].add(str(vendor_id))
+        currencies[entry_id] = currency
+        for part, amount in (
+            ((ledger.VENDOR, ledger.PENDING), vendor_amount),
+            ((ledger.VENDOR, ledger.AVAILABLE), -vendor_amount),
+            ((ledger.PLATFORM, ledger.COMMISSION_PENDING), commission),
+            ((ledger.PLATFORM, ledger.COMMISSION), -commission),
+            ((ledger.REFERRER, ledger.PENDING), referral),
+            ((ledger.REFERRER, ledger.AVAILABLE), -referral),
+        ):
+            expected[entry_id][part] += _money(amount, currency)
+    actual: dict[int, dict[tuple[str, str], Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for entry_id, owner_type, owner_key, purpose, total in (
         Posting.objects.filter(entry__kind="settlement")
         .values_list("entry_id", "account__owner_type", "account__owner_key", "account__purpose")
         .annotate(total=Sum("amount"))
     ):
-        actual[entry_id][(owner_type, purpose)] += total
+        actual[entry_id][(owner_type, purpose)] += Decimal(str(total))
         if owner_type == ledger.VENDOR:
-            vendor_keys[entry_id].add(owner_key)
-    labels = _entry_label(set(expected) | set(actual))
+            shops[entry_id].add(owner_key)
+    labels = _entry_label(expected)
     problems = []
-    for entry_id in sorted(set(expected) | set(actual)):
-        want = expected.get(entry_id)
-        if want is None:
-            continue  # an entry with no settlement is reported above
-        if len(want["shops"]) > 1 or vendor_keys[entry_id] - {str(shop) for shop in want["shops"]}:
+    for entry_id in sorted(expected):  # an entry with no settlement is reported by _settlements
+        if len(shops[entry_id]) > 1:
             problems.append(f"settlement entry {labels.get(entry_id)} mixes shops")
-        currency = want["currency"]
-        for part, amount in want.items():
-            if part in ("shops", "currency"):
-                continue
-            if _money(actual[entry_id].get(part, ZERO), currency) != _money(amount, currency):
+        currency = currencies[entry_id]
+        for part, amount in expected[entry_id].items():
+            moved = actual[entry_id].get(part, ZERO)
+            if _money(moved, currency) != _money(amount, currency):
                 problems.append(
-                    f"settlement entry {labels.get(entry_id)} moves {actual[entry_id].get(part, ZERO)} on "
-                    f"{part[0]} {part[1]}, its settlements {amount}"
+                    f"settlement entry {labels.get(entry_id)} moves {moved} on {part[0]} {part[1]}, "
+                    f"its settlements {amount}"
                 )
     return problems
 

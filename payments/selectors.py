@@ -433,11 +433,28 @@ def vendor_statement(*, vendor: Vendor, date_from: date, date_to: date, currency
         Payout.objects.filter(reference__in=payout_refs, vendor=vendor).values_list("reference", "failure_reason")
     )
 
+    # Each entry as (entry id, entry, order number, pending, available, in payout, note); a
+    # settlement entry once per shop order it settled.
+    lines = []
+    for entry_id, entry in entries.items():
+        reference = entry["reference"]
+        for settlement in settlements.get(entry_id, []):
+            note = ""
+            if settlement.netted:
+                note = gettext("%(amount)s of it paid off what you owed") % {
+                    "amount": format_money(settlement.netted, currency)
+                }
+            number = settlement.vendor_order.number
+            lines.append((entry_id, entry, number, -settlement.vendor_amount, settlement.vendor_amount, ZERO, note))
+        if entry_id not in settlements:
+            note = failures.get(reference.get("payout"), "") if entry["kind"] == "payout_failed" else ""
+            number = numbers.get(reference.get("vendor_order"), "")
+            pending, available, in_payout = entry[ledger.PENDING], entry[ledger.AVAILABLE], entry[ledger.PAYOUT]
+            lines.append((entry_id, entry, number, pending, available, in_payout, note))
+
     rows = []
     running = opening.available
-
-    def add(*, entry_id: int, entry: dict, order_number: str, pending, available, in_payout, note: str = "") -> None:
-        nonlocal running
+    for entry_id, entry, order_number, pending, available, in_payout, note in lines:
         running += available
         reference = entry["reference"]
         rows.append(
@@ -453,35 +470,6 @@ def vendor_statement(*, vendor: Vendor, date_from: date, date_to: date, currency
                 available_after=quantize(running, currency),
                 note=note,
             )
-        )
-
-    for entry_id, entry in entries.items():
-        reference = entry["reference"]
-        if entry_id in settlements:
-            for settlement in settlements[entry_id]:
-                note = ""
-                if settlement.netted:
-                    note = gettext("%(amount)s of it paid off what you owed") % {
-                        "amount": format_money(settlement.netted, currency)
-                    }
-                add(
-                    entry_id=entry_id,
-                    entry=entry,
-                    order_number=settlement.vendor_order.number,
-                    pending=-settlement.vendor_amount,
-                    available=settlement.vendor_amount,
-                    in_payout=ZERO,
-                    note=note,
-                )
-            continue
-        add(
-            entry_id=entry_id,
-            entry=entry,
-            order_number=numbers.get(reference.get("vendor_order"), ""),
-            pending=entry[ledger.PENDING],
-            available=entry[ledger.AVAILABLE],
-            in_payout=entry[ledger.PAYOUT],
-            note=failures.get(reference.get("payout"), "") if entry["kind"] == "payout_failed" else "",
         )
     return Statement(
         vendor=vendor,

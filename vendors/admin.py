@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin
 
 from marketplace.errors import DomainError, InvalidUpload
-from marketplace.uploads import validate_image
+from marketplace.uploads import private_file_response, validate_image
 from vendors import services
 from vendors.forms import ReasonForm
 from vendors.models import ApplicationDocument, ShippingTemplate, Vendor, VendorApplication, VendorMember
@@ -221,16 +221,13 @@ class VendorApplicationAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise Http404
         document = ApplicationDocument.objects.filter(pk=document_id, application_id=application_id).first()
-        if document is None or not document.file.storage.exists(document.file.name):
+        if document is None:
             raise Http404
-        response = FileResponse(
-            document.file.open("rb"),
+        return private_file_response(
+            document.file,
             content_type=document.content_type,
             filename=document.original_name or document.file.name.rsplit("/", 1)[-1],
         )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
-        return response
 
     @admin.action(description=_("Approve selected applications (opens the shops)"), permissions=["change"])
     def approve_applications(self, request: HttpRequest, queryset: QuerySet[VendorApplication]) -> None:

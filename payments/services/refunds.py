@@ -246,13 +246,9 @@ def _refund_calls(*, refund: Refund, refund_lines: list[RefundLine], settlement:
 
 def _left_in_split(*, settlement: Settlement, instruction: ProviderCall) -> dict[tuple[str, str], Decimal]:
     """What each receiver got from the settlement's split, less what earlier split returns took back."""
-    from payments.services.settlement import split_lines, split_parts
+    from payments.services.settlement import split_parts
 
-    lines = split_lines([settlement.vendor_order_id]).get(settlement.vendor_order_id, [])
-    left = {
-        (owner_type, owner_key): amount
-        for owner_type, owner_key, amount in split_parts(settlement=settlement, lines=lines)
-    }
+    left = {(owner_type, owner_key): amount for owner_type, owner_key, amount in split_parts(settlement=settlement)}
     earlier = ProviderCall.objects.filter(
         kind=ProviderCall.Kind.SPLIT_RETURN, payload__split_external_id=instruction.external_id
     ).exclude(status=ProviderCall.Status.FAILED)

@@ -34,6 +34,7 @@ from django.utils import timezone
 from marketplace.money import quantize
 from marketplace.services import audit_record
 from orders.models import ReturnRequest, VendorOrder
+from orders.services.sql import in_placeholders
 from payments import ledger
 from payments.models import (
     JournalEntry,
@@ -107,7 +108,7 @@ def _due_ids(*, cutoff: datetime, batch_size: int, only_ids: list[int] | None = 
           AND COALESCE(vo.delivered_at, vo.completed_at) <= %s
           AND NOT EXISTS (SELECT 1 FROM {_t(Settlement)} s WHERE s.vendor_order_id = vo.id)
           AND NOT EXISTS (SELECT 1 FROM {_t(ReturnRequest)} r
-                          WHERE r.vendor_order_id = vo.id AND r.status IN ({", ".join(["%s"] * len(open_statuses))}))
+                          WHERE r.vendor_order_id = vo.id AND r.status IN ({in_placeholders(open_statuses)}))
           AND EXISTS (SELECT 1 FROM {_t(LineSplit)} ls WHERE ls.vendor_order_id = vo.id)
           AND vo.id {only}
         ORDER BY vo.id LIMIT %s
@@ -122,7 +123,7 @@ def _due_ids(*, cutoff: datetime, batch_size: int, only_ids: list[int] | None = 
 def _ids_clause(ids: list[int]) -> tuple[str, list]:
     if _pg():
         return "= ANY(%s)", [ids]
-    return f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
+    return f"IN ({in_placeholders(ids)})", list(ids)
 
 
 def _settle_batch(*, cutoff: datetime, now: datetime, batch_size: int, only_ids: list[int] | None) -> int | None:
@@ -205,7 +206,7 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
         FROM {_t(LineSplit)} ls LEFT JOIN ({refunded}) r ON r.split_id = ls.id
         WHERE ls.vendor_order_id {in_ids}
           AND NOT EXISTS (SELECT 1 FROM {_t(ReturnRequest)} rr WHERE rr.vendor_order_id = ls.vendor_order_id
-                          AND rr.status IN ({", ".join(["%s"] * len(open_statuses))}))
+                          AND rr.status IN ({in_placeholders(open_statuses)}))
         GROUP BY ls.vendor_order_id, ls.vendor_id, ls.payment_id, ls.currency
     """
     # A shop order with nothing left to move (all refunded) gets a Settlement but no entry and
@@ -322,11 +323,7 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
         """,
         [now, now],
     )
-    written = cursor.rowcount
-    expected = _fetch(cursor, "SELECT COUNT(*) FROM settle_entries")[0][0]
-    if written != expected:
-        # Only possible if an entry was written outside this lock: refuse loudly, roll back.
-        raise RuntimeError(f"settlement entries already exist for part of the batch ({written}/{expected})")
+    _all_written(cursor, "settlement entries", "SELECT COUNT(*) FROM settle_entries")
 
     # Each entry moves its shop's, the platform's and the referrers' totals of the batch.
     legs = f"""
@@ -336,10 +333,10 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
                FROM settle_entries
         UNION ALL SELECT entry_id, 'platform', '', '{ledger.COMMISSION_PENDING}', currency, commission FROM settle_entries
         UNION ALL SELECT entry_id, 'platform', '', '{ledger.COMMISSION}', currency, -commission FROM settle_entries
-        UNION ALL SELECT entry_id, 'referrer', CAST(referrer_id AS {key}), '{ledger.PENDING}', currency, SUM(amount)
-               FROM settle_referrals GROUP BY entry_id, referrer_id, currency
-        UNION ALL SELECT entry_id, 'referrer', CAST(referrer_id AS {key}), '{ledger.AVAILABLE}', currency, -SUM(amount)
-               FROM settle_referrals GROUP BY entry_id, referrer_id, currency
+        UNION ALL SELECT entry_id, 'referrer', CAST(referrer_id AS {key}), '{ledger.PENDING}', currency, amount
+               FROM settle_referrals
+        UNION ALL SELECT entry_id, 'referrer', CAST(referrer_id AS {key}), '{ledger.AVAILABLE}', currency, -amount
+               FROM settle_referrals
     """
     cursor.execute(
         f"""
@@ -348,7 +345,7 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
         FROM ({legs}) x
         JOIN {accounts} a ON a.owner_type = x.owner_type AND a.owner_key = x.owner_key
                          AND a.purpose = x.purpose AND a.currency = x.currency
-        WHERE x.entry_id IS NOT NULL AND x.amount <> 0
+        WHERE x.amount <> 0
         ORDER BY x.entry_id, x.owner_type DESC, x.purpose
         """
     )
@@ -366,10 +363,7 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
         """,
         [ProviderCall.Kind.SUBSIDY, ProviderCall.Status.PENDING, "{}", now],
     )
-    written = cursor.rowcount
-    expected = _fetch(cursor, "SELECT COUNT(*) FROM settle_batch WHERE subsidy_call_id IS NOT NULL")[0][0]
-    if written != expected:
-        raise RuntimeError(f"subsidy calls already exist for part of the batch ({written}/{expected})")
+    _all_written(cursor, "subsidy calls", "SELECT COUNT(*) FROM settle_batch WHERE subsidy_call_id IS NOT NULL")
     cursor.execute(
         f"""
         INSERT INTO {_t(ProviderCall)} (id, provider, kind, external_id, payment_id, status, payload, response,
@@ -392,10 +386,7 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
             now,
         ],
     )
-    written = cursor.rowcount
-    expected = _fetch(cursor, "SELECT COUNT(*) FROM settle_batch WHERE call_id IS NOT NULL")[0][0]
-    if written != expected:
-        raise RuntimeError(f"split instructions already exist for part of the batch ({written}/{expected})")
+    _all_written(cursor, "split instructions", "SELECT COUNT(*) FROM settle_batch WHERE call_id IS NOT NULL")
     cursor.execute(
         f"""
         INSERT INTO {_t(Settlement)} (vendor_order_id, vendor_id, payment_id, currency, vendor_amount, commission,
@@ -416,6 +407,15 @@ def _write_batch(*, cursor, ids: list[int], now: datetime) -> int:
 def _fetch(cursor, sql: str, params=None) -> list[tuple]:
     cursor.execute(sql, params or [])
     return cursor.fetchall()
+
+
+def _all_written(cursor, what: str, count_sql: str) -> None:
+    """After an INSERT ... ON CONFLICT DO NOTHING: every row of the batch was new. Anything else
+    means rows were written outside the settlement lock: refuse loudly, and the batch rolls back."""
+    written = cursor.rowcount
+    expected = _fetch(cursor, count_sql)[0][0]
+    if written != expected:
+        raise RuntimeError(f"{what} already exist for part of the batch ({written}/{expected})")
 
 
 @dataclass(frozen=True)
@@ -460,7 +460,7 @@ def split_lines(vendor_order_ids) -> dict[int, list[SplitLine]]:
     return lines
 
 
-def split_parts(*, settlement: Settlement, lines: list[SplitLine]) -> list[tuple[str, str, Decimal]]:
+def split_parts(*, settlement: Settlement, lines: list[SplitLine] | None = None) -> list[tuple[str, str, Decimal]]:
     """What a settlement's split instruction routes, receiver by receiver (non-positive parts are
     not sent). Each line's money goes to that line's parties, so that a later refund of some
     lines finds their money with the receivers who got it (invariant 21). A platform coupon on a
@@ -471,6 +471,8 @@ def split_parts(*, settlement: Settlement, lines: list[SplitLine]) -> list[tuple
     the platform owes it outside the split. The shop's part is then less what it owed from
     earlier claw-backs (netted); what its part cannot cover is kept back from the platform's
     part, never from a referrer. The parts never add up to more than the payment holds."""
+    if lines is None:  # callers settling many at once read their lines together (split_lines)
+        lines = split_lines([settlement.vendor_order_id]).get(settlement.vendor_order_id, [])
     vendor = platform = Decimal(0)
     referrals: dict[int, Decimal] = {}
     subsidized = settlement.subsidy > 0
@@ -514,8 +516,7 @@ def split_receivers(*, call: ProviderCall) -> list[Receiver]:
     """The receivers of a settlement's split instruction, with their accounts at the provider."""
     settlement = Settlement.objects.select_related("payment").get(instruction=call)
     receivers = []
-    lines = split_lines([settlement.vendor_order_id]).get(settlement.vendor_order_id, [])
-    for owner_type, owner_key, amount in split_parts(settlement=settlement, lines=lines):
+    for owner_type, owner_key, amount in split_parts(settlement=settlement):
         account = receiver_account_for(owner_type=owner_type, owner_key=owner_key, provider=call.provider)
         if account is None:
             raise ReceiverMissing(f"{owner_type} {owner_key or 'platform'} has no receiver account at {call.provider}")
